@@ -1,0 +1,73 @@
+"""HTTP routes that control recordings (design §3)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import azure.functions as func
+
+from shared.errors import STORAGE, bad_request, upstream
+from shared.http import api_handler, empty_response, json_response, read_json
+from shared.recording_options import parse_start_request
+from shared.recordings import RecordingControl, catalog, catalog_entry, checked_recording_id
+from shared.settings import current_settings
+
+bp = func.Blueprint()
+
+
+@bp.function_name("start_recording")
+@bp.route(route="recordings", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@api_handler
+def start_recording(req: func.HttpRequest) -> func.HttpResponse:
+    settings = current_settings()
+    options = parse_start_request(read_json(req), default_callback_url=settings.recording_state_callback_url)
+    started = RecordingControl(settings).start(options)
+    body = {"recordingId": started.recording_id, "state": started.state, "kind": started.kind,
+            "options": options.to_json()}
+    return json_response(body, HTTPStatus.CREATED, {"Location": f"/api/recordings/{started.recording_id}"})
+
+
+@bp.function_name("get_recording")
+@bp.route(route="recordings/{recordingId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@api_handler
+def get_recording(req: func.HttpRequest) -> func.HttpResponse:
+    settings = current_settings()
+    recording_id = checked_recording_id(req.route_params.get("recordingId"))
+    live = RecordingControl(settings).properties(recording_id)
+    return json_response({**live, "catalog": catalog_entry(settings, recording_id)})
+
+
+@bp.function_name("pause_recording")
+@bp.route(route="recordings/{recordingId}/pause", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@api_handler
+def pause_recording(req: func.HttpRequest) -> func.HttpResponse:
+    RecordingControl(current_settings()).pause(checked_recording_id(req.route_params.get("recordingId")))
+    return empty_response(HTTPStatus.ACCEPTED)
+
+
+@bp.function_name("resume_recording")
+@bp.route(route="recordings/{recordingId}/resume", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@api_handler
+def resume_recording(req: func.HttpRequest) -> func.HttpResponse:
+    RecordingControl(current_settings()).resume(checked_recording_id(req.route_params.get("recordingId")))
+    return empty_response(HTTPStatus.ACCEPTED)
+
+
+@bp.function_name("stop_recording")
+@bp.route(route="recordings/{recordingId}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
+@api_handler
+def stop_recording(req: func.HttpRequest) -> func.HttpResponse:
+    RecordingControl(current_settings()).stop(checked_recording_id(req.route_params.get("recordingId")))
+    return empty_response(HTTPStatus.NO_CONTENT)
+
+
+@bp.function_name("list_recordings")
+@bp.route(route="recordings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@api_handler
+def list_recordings(req: func.HttpRequest) -> func.HttpResponse:
+    server_call_id = req.params.get("serverCallId", "")
+    if not server_call_id.strip() or len(server_call_id) > 2048:
+        raise bad_request("Give the call to list as ?serverCallId=...", "serverCallId")
+    with upstream(STORAGE):
+        entries = catalog(current_settings()).list_for_call(server_call_id)
+    return json_response({"serverCallId": server_call_id, "recordings": entries})

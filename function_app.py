@@ -1,0 +1,10 @@
+"""The Functions app: one Durable-capable app object with every blueprint registered."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from blueprints import callbacks, control
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(control.bp)
+app.register_functions(callbacks.bp)

@@ -1,0 +1,78 @@
+"""The only place SDK clients are built: one per worker, reused across invocations.
+
+Azure Functions keeps a worker process alive between invocations, and SDK clients hold
+connection pools, so building them once per process is the documented pattern. Tests call
+`reset_clients()` to rebuild them against other settings.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from azure.core.credentials import AzureKeyCredential
+
+from shared.settings import AcsConnection, Settings, StorageConnection
+
+if TYPE_CHECKING:
+    from azure.communication.callautomation import CallAutomationClient
+    from azure.core.credentials import TokenCredential
+    from azure.data.tables import TableServiceClient
+    from azure.storage.blob import BlobServiceClient
+
+# azure-core retries with exponential backoff by default; bound it so an HTTP caller waits for
+# at most a few seconds before we answer 503/504 ourselves.
+_CONTROL_CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 3, "retry_backoff_max": 4,
+                                           "connection_timeout": 10, "read_timeout": 30}
+
+
+@cache
+def _credential(client_id: str | None) -> TokenCredential:
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(managed_identity_client_id=client_id)
+
+
+@cache
+def call_automation_client(acs: AcsConnection) -> CallAutomationClient:
+    """ACS Call Automation client from an access key or from managed identity."""
+    from azure.communication.callautomation import CallAutomationClient
+
+    credential: AzureKeyCredential | TokenCredential
+    if acs.access_key is not None:
+        credential = AzureKeyCredential(acs.access_key)
+    else:
+        credential = _credential(acs.managed_identity_client_id)
+    return CallAutomationClient(acs.endpoint, credential, **_CONTROL_CLIENT_OPTIONS)
+
+
+@cache
+def blob_service_client(storage: StorageConnection) -> BlobServiceClient:
+    from azure.storage.blob import BlobServiceClient
+
+    if storage.connection_string is not None:
+        return BlobServiceClient.from_connection_string(storage.connection_string)
+    assert storage.blob_account_url is not None
+    return BlobServiceClient(storage.blob_account_url, credential=_credential(storage.managed_identity_client_id))
+
+
+@cache
+def table_service_client(storage: StorageConnection) -> TableServiceClient:
+    from azure.data.tables import TableServiceClient
+
+    if storage.connection_string is not None:
+        return TableServiceClient.from_connection_string(storage.connection_string)
+    assert storage.table_account_url is not None
+    return TableServiceClient(
+        storage.table_account_url, credential=_credential(storage.managed_identity_client_id)
+    )
+
+
+def acs_client(settings: Settings) -> CallAutomationClient:
+    return call_automation_client(settings.acs)
+
+
+def reset_clients() -> None:
+    """Forget every cached client (tests switch emulators and storage accounts)."""
+    for cached in (_credential, call_automation_client, blob_service_client, table_service_client):
+        cached.cache_clear()

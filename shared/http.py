@@ -1,0 +1,81 @@
+"""JSON in and out of HTTP functions, and the single place errors become responses."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, Final
+
+import azure.functions as func
+from azure.core.exceptions import AzureError
+
+from shared.errors import STORAGE, ApiError, bad_request, from_azure_error
+from shared.settings import SettingsError
+
+MAX_BODY_BYTES: Final = 64 * 1024
+_LOG = logging.getLogger(__name__)
+
+Handler = Callable[[func.HttpRequest], func.HttpResponse]
+
+
+def json_response(
+    body: object, status: int = HTTPStatus.OK, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, separators=(",", ":")), status_code=status, headers=headers or {},
+        mimetype="application/json", charset="utf-8",
+    )
+
+
+def empty_response(status: int) -> func.HttpResponse:
+    return func.HttpResponse(status_code=status)
+
+
+def error_response(error: ApiError) -> func.HttpResponse:
+    return json_response(error.body(), error.status, {**error.headers, "x-ms-error-code": error.code})
+
+
+def read_json(req: func.HttpRequest) -> Any:
+    """The request's JSON body; 413 above 64 KiB, 400 when it is not JSON."""
+    body = req.get_body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge",
+                       f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+    content_type = req.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise ApiError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType",
+                       "Send the body as application/json.")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise bad_request("The request body is not valid JSON.", code="InvalidJson") from None
+
+
+def api_handler(handler: Handler) -> Handler:
+    """Run a handler and turn every failure into our error body; never leak exception text."""
+
+    @functools.wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return handler(req)
+        except ApiError as error:
+            if error.status >= 500:
+                _LOG.warning("%s answered %s %s", handler.__name__, error.status, error.code)
+            return error_response(error)
+        except SettingsError as error:
+            _LOG.error("Configuration error: %s", error)
+            return error_response(ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "ConfigurationError",
+                                           f"The service is misconfigured: {error}."))
+        except AzureError as error:
+            mapped = from_azure_error(error, service=STORAGE)
+            _LOG.warning("Storage call failed: %s -> %s %s", type(error).__name__, mapped.status, mapped.code)
+            return error_response(mapped)
+        except Exception:
+            _LOG.exception("Unhandled error in %s", handler.__name__)
+            return error_response(ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError",
+                                           "An unexpected error occurred."))
+
+    return wrapper

@@ -1,0 +1,102 @@
+"""Recording control: the SDK calls behind the HTTP routes, plus their catalog bookkeeping."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
+
+from azure.core.exceptions import AzureError
+
+from shared.catalog import Catalog, StartedRecording
+from shared.clients import call_automation_client, table_service_client
+from shared.errors import ACS, STORAGE, bad_request, upstream
+from shared.recording_options import StartRecordingOptions
+from shared.settings import Settings, StorageConnection
+
+if TYPE_CHECKING:
+    from azure.communication.callautomation import CallAutomationClient
+
+_LOG = logging.getLogger(__name__)
+# Real ids are unpadded base64 of a small JSON document; allow the base64 and base64url alphabets.
+_RECORDING_ID: Final = re.compile(r"^[A-Za-z0-9+/=_-]{1,1024}$")
+
+
+def checked_recording_id(value: str | None) -> str:
+    if not value or not _RECORDING_ID.fullmatch(value):
+        raise bad_request("The recording id is not a valid ACS recording id.", "recordingId",
+                          code="InvalidRecordingId")
+    return value
+
+
+@cache
+def _catalog(storage: StorageConnection, table_name: str) -> Catalog:
+    service = table_service_client(storage)
+    with upstream(STORAGE):
+        service.create_table_if_not_exists(table_name)
+    return Catalog(service.get_table_client(table_name))
+
+
+def catalog(settings: Settings) -> Catalog:
+    """The catalog table client, created on first use in this worker."""
+    return _catalog(settings.storage, settings.catalog_table)
+
+
+def reset_catalog() -> None:
+    _catalog.cache_clear()
+
+
+class RecordingControl:
+    """Start, inspect, pause, resume and stop recordings on ACS."""
+
+    def __init__(self, settings: Settings, client: CallAutomationClient | None = None) -> None:
+        self._settings = settings
+        self._client = client or call_automation_client(settings.acs)
+
+    def start(self, options: StartRecordingOptions) -> StartedRecording:
+        with upstream(ACS):
+            result = self._client.start_recording(**options.to_sdk_kwargs())
+        started = StartedRecording(
+            recording_id=str(result.recording_id),
+            state=str(result.recording_state or "inactive"),
+            kind=str(getattr(result, "recording_kind", None) or "azureCommunicationServices"),
+            options=options,
+            at=datetime.now(timezone.utc),
+        )
+        try:
+            catalog(self._settings).record_started(started)
+        except Exception as error:  # the recording runs; a catalog hiccup must not make clients retry
+            _LOG.error("Recording started but the catalog write failed: %s", type(error).__name__)
+        return started
+
+    def properties(self, recording_id: str) -> dict[str, Any]:
+        with upstream(ACS):
+            result = self._client.get_recording_properties(recording_id)
+        return {
+            "recordingId": result.recording_id,
+            "state": result.recording_state,
+            "kind": getattr(result, "recording_kind", None),
+        }
+
+    def pause(self, recording_id: str) -> None:
+        with upstream(ACS):
+            self._client.pause_recording(recording_id)
+
+    def resume(self, recording_id: str) -> None:
+        with upstream(ACS):
+            self._client.resume_recording(recording_id)
+
+    def stop(self, recording_id: str) -> None:
+        with upstream(ACS):
+            self._client.stop_recording(recording_id)
+
+
+def catalog_entry(settings: Settings, recording_id: str) -> dict[str, Any] | None:
+    """The catalog's view, or None; a storage outage degrades the answer instead of failing it."""
+    try:
+        return catalog(settings).get(recording_id)
+    except AzureError as error:
+        _LOG.warning("Catalog read failed: %s", type(error).__name__)
+        return None

@@ -1,0 +1,228 @@
+"""Settings read once from the environment and validated together.
+
+Every error names the setting and never echoes its value: connection strings and keys are
+secrets, and a misconfigured deployment must not leak them into logs or HTTP responses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from urllib.parse import urlsplit
+
+from shared.urls import is_loopback_host
+
+DEFAULT_ARCHIVE_CONTAINER = "recordings"
+DEFAULT_CATALOG_TABLE = "recordings"
+DEFAULT_OPENID_CONFIGURATION_URL = (
+    "https://acscallautomation.communication.azure.com/calling/.well-known/acsopenidconfiguration"
+)
+
+_CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; `setting` names it, the value is never included."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"setting {setting} {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class AcsConnection:
+    """How to reach ACS: an access key (HMAC) or Microsoft Entra ID via managed identity."""
+
+    endpoint: str
+    access_key: str | None = field(default=None, repr=False)
+    managed_identity_client_id: str | None = None
+
+    @property
+    def uses_managed_identity(self) -> bool:
+        return self.access_key is None
+
+
+@dataclass(frozen=True)
+class StorageConnection:
+    """Where archives and the catalog live: a connection string or an account URL + identity."""
+
+    connection_string: str | None = field(default=None, repr=False)
+    blob_account_url: str | None = None
+    table_account_url: str | None = None
+    managed_identity_client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment, validated once."""
+
+    acs: AcsConnection
+    storage: StorageConnection
+    archive_container: str = DEFAULT_ARCHIVE_CONTAINER
+    catalog_table: str = DEFAULT_CATALOG_TABLE
+    recording_state_callback_url: str | None = None
+    callback_audience: str | None = None
+    openid_configuration_url: str = DEFAULT_OPENID_CONFIGURATION_URL
+    archive_delete_source: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping (`os.environ` in the app, a dict in tests)."""
+        client_id = _optional(env, "AZURE_CLIENT_ID")
+        return cls(
+            acs=_acs_connection(env, client_id),
+            storage=_storage_connection(env, client_id),
+            archive_container=_matching(
+                env, "ARCHIVE_CONTAINER", DEFAULT_ARCHIVE_CONTAINER, _CONTAINER_NAME,
+                "must be a valid blob container name (3-63 lowercase letters, digits, hyphens)",
+            ),
+            catalog_table=_matching(
+                env, "CATALOG_TABLE", DEFAULT_CATALOG_TABLE, _TABLE_NAME,
+                "must be a valid table name (3-63 letters and digits, starting with a letter)",
+            ),
+            recording_state_callback_url=_callback_url(env, "RECORDING_STATE_CALLBACK_URL"),
+            callback_audience=_optional(env, "ACS_RESOURCE_ID"),
+            openid_configuration_url=_https_url(
+                env, "ACS_OPENID_CONFIGURATION_URL", DEFAULT_OPENID_CONFIGURATION_URL
+            ),
+            archive_delete_source=_boolean(env, "ARCHIVE_DELETE_SOURCE", default=False),
+        )
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _acs_connection(env: Mapping[str, str], client_id: str | None) -> AcsConnection:
+    connection_string = _optional(env, "ACS_CONNECTION_STRING")
+    if connection_string is not None:
+        endpoint, key = _parse_acs_connection_string(connection_string)
+        return AcsConnection(endpoint=endpoint, access_key=key)
+    endpoint = _optional(env, "ACS_ENDPOINT")
+    if endpoint is None:
+        raise SettingsError(
+            "ACS_CONNECTION_STRING", "is missing (set it, or ACS_ENDPOINT to use managed identity)"
+        )
+    return AcsConnection(
+        endpoint=_require_https("ACS_ENDPOINT", endpoint), managed_identity_client_id=client_id
+    )
+
+
+def _parse_acs_connection_string(value: str) -> tuple[str, str]:
+    parts: dict[str, str] = {}
+    for element in value.split(";"):
+        key, sep, item = element.partition("=")
+        if sep:
+            parts[key.strip().lower()] = item.strip()
+    endpoint, key = parts.get("endpoint"), parts.get("accesskey")
+    if not endpoint or not key:
+        raise SettingsError(
+            "ACS_CONNECTION_STRING", "is malformed (expected endpoint=https://...;accesskey=...)"
+        )
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError("ACS_CONNECTION_STRING", "has an accesskey that is not base64") from None
+    return _require_https("ACS_CONNECTION_STRING", endpoint).rstrip("/"), key
+
+
+def _require_https(name: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise SettingsError(name, "must be an https:// URL")
+    return url
+
+
+def _storage_connection(env: Mapping[str, str], client_id: str | None) -> StorageConnection:
+    connection_string = _optional(env, "ARCHIVE_STORAGE_CONNECTION_STRING")
+    if connection_string is not None:
+        return StorageConnection(connection_string=_storage_string("ARCHIVE_STORAGE_CONNECTION_STRING", connection_string))
+    account_url = _optional(env, "ARCHIVE_STORAGE_ACCOUNT_URL")
+    if account_url is not None:
+        blob_url = _require_https("ARCHIVE_STORAGE_ACCOUNT_URL", account_url).rstrip("/")
+        return StorageConnection(
+            blob_account_url=blob_url,
+            table_account_url=_table_url_for(blob_url),
+            managed_identity_client_id=client_id,
+        )
+    jobs_storage = _optional(env, "AzureWebJobsStorage")
+    if jobs_storage is not None:
+        return StorageConnection(connection_string=_storage_string("AzureWebJobsStorage", jobs_storage))
+    raise SettingsError(
+        "ARCHIVE_STORAGE_CONNECTION_STRING",
+        "is missing (set it, ARCHIVE_STORAGE_ACCOUNT_URL for managed identity, or AzureWebJobsStorage)",
+    )
+
+
+def _storage_string(name: str, value: str) -> str:
+    if value.replace(" ", "").lower() == "usedevelopmentstorage=true":
+        return value
+    keys = {element.partition("=")[0].strip().lower() for element in value.split(";") if "=" in element}
+    if "accountname" not in keys and "blobendpoint" not in keys:
+        raise SettingsError(name, "is not a storage connection string (AccountName=...;AccountKey=...)")
+    return value
+
+
+def _table_url_for(blob_url: str) -> str:
+    """The catalog lives in the same account: swap the service label in the standard host name."""
+    parts = urlsplit(blob_url)
+    host = parts.hostname or ""
+    if ".blob." not in host:
+        raise SettingsError(
+            "ARCHIVE_STORAGE_ACCOUNT_URL", "must be a blob endpoint (https://<account>.blob.<suffix>)"
+        )
+    return f"https://{host.replace('.blob.', '.table.', 1)}"
+
+
+def _matching(env: Mapping[str, str], name: str, default: str, pattern: re.Pattern[str], problem: str) -> str:
+    value = _optional(env, name) or default
+    if not pattern.fullmatch(value):
+        raise SettingsError(name, problem)
+    return value
+
+
+def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _optional(env, name)
+    return default if value is None else _require_https(name, value)
+
+
+def _callback_url(env: Mapping[str, str], name: str) -> str | None:
+    """https anywhere; plain http only to this machine, for local runs behind no TLS."""
+    value = _optional(env, name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
+        return value
+    raise SettingsError(name, "must be an https:// URL (http:// only for localhost)")
+
+
+def _boolean(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(name, "must be true or false")
+
+
+@cache
+def current_settings() -> Settings:
+    """The worker's settings, read from `os.environ` on first use (not at import: indexing must
+    succeed even when a setting is wrong, so the error can be reported per request)."""
+    return Settings.from_env(os.environ)

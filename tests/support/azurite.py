@@ -1,0 +1,69 @@
+"""Start the real Azurite (npm) on free loopback ports, in memory, for one test session."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.ports import free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parents[2]
+# Azurite's well-known development account (public, documented by Microsoft; not a secret).
+ACCOUNT = "devstoreaccount1"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@dataclass(frozen=True)
+class Azurite:
+    blob_port: int
+    queue_port: int
+    table_port: int
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{self.blob_port}/{ACCOUNT};"
+            f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/{ACCOUNT};"
+            f"TableEndpoint=http://127.0.0.1:{self.table_port}/{ACCOUNT};"
+        )
+
+
+def azurite_executable() -> Path:
+    path = REPO / "node_modules" / ".bin" / "azurite"
+    if not path.exists():
+        raise RuntimeError("Azurite is not installed: run `make test` (it runs `npm ci` first).")
+    return path
+
+
+@contextmanager
+def running_azurite() -> Iterator[Azurite]:
+    azurite = Azurite(free_port(), free_port(), free_port())
+    process = subprocess.Popen(
+        [
+            str(azurite_executable()), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck",
+            "--disableProductStyleUrl", "--loose",
+            "--blobHost", "127.0.0.1", "--blobPort", str(azurite.blob_port),
+            "--queueHost", "127.0.0.1", "--queuePort", str(azurite.queue_port),
+            "--tableHost", "127.0.0.1", "--tablePort", str(azurite.table_port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        for port in (azurite.blob_port, azurite.queue_port, azurite.table_port):
+            wait_for_port(port)
+        yield azurite
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()

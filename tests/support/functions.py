@@ -1,0 +1,53 @@
+"""Call our functions the way the worker does: through the app's own indexing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import azure.functions as func
+
+from function_app import app
+
+
+def function_named(name: str) -> Any:
+    for function in app.get_functions():
+        if function.get_function_name() == name:
+            return function
+    raise KeyError(f"no function named {name}")
+
+
+def http_request(
+    method: str,
+    route: str,
+    *,
+    body: bytes | str | object = b"",
+    params: Mapping[str, str] | None = None,
+    route_params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> func.HttpRequest:
+    if isinstance(body, bytes):
+        raw = body
+    elif isinstance(body, str):
+        raw = body.encode()
+    else:
+        raw = json.dumps(body).encode()
+    query = f"?{urlencode(params)}" if params else ""
+    all_headers = {"content-type": "application/json", **(headers or {})}
+    return func.HttpRequest(
+        method=method, url=f"http://localhost:7071/api/{route}{query}", headers=all_headers,
+        params=dict(params or {}), route_params=dict(route_params or {}), body=raw,
+    )
+
+
+def invoke(name: str, request: func.HttpRequest) -> func.HttpResponse:
+    """Run the user function registered under `name` with a real HttpRequest."""
+    response = function_named(name).get_user_function()(request)
+    assert isinstance(response, func.HttpResponse)
+    return response
+
+
+def json_body(response: func.HttpResponse) -> Any:
+    return json.loads(response.get_body() or b"null")

@@ -1,0 +1,108 @@
+"""Settings come from the environment once; errors name the setting and never show its value."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import Settings, SettingsError
+
+ACS = "endpoint=https://myacs.communication.azure.com/;accesskey=c2VjcmV0LWtleS12YWx1ZQ=="
+STORAGE = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net"
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env({"ACS_CONNECTION_STRING": ACS, "AzureWebJobsStorage": STORAGE, **env})
+
+
+def failure(**env: str) -> SettingsError:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    return caught.value
+
+
+def test_connection_string_gives_endpoint_and_access_key() -> None:
+    acs = settings().acs
+    assert (acs.endpoint, acs.uses_managed_identity) == ("https://myacs.communication.azure.com", False)
+
+
+def test_acs_endpoint_alone_selects_managed_identity_with_the_client_id() -> None:
+    acs = Settings.from_env({"ACS_ENDPOINT": "https://myacs.communication.azure.com",
+                             "AZURE_CLIENT_ID": "1111", "AzureWebJobsStorage": STORAGE}).acs
+    assert acs.uses_managed_identity
+    assert acs.managed_identity_client_id == "1111"
+
+
+def test_missing_acs_settings_names_the_connection_string() -> None:
+    assert failure(AzureWebJobsStorage=STORAGE).setting == "ACS_CONNECTION_STRING"
+
+
+def test_malformed_connection_string_error_does_not_echo_the_secret() -> None:
+    error = failure(ACS_CONNECTION_STRING="endpoint=https://x.example;accesskey=not base64!!",
+                    AzureWebJobsStorage=STORAGE)
+    assert error.setting == "ACS_CONNECTION_STRING"
+    assert "not base64!!" not in str(error)
+
+
+def test_http_acs_endpoint_is_refused() -> None:
+    error = failure(ACS_CONNECTION_STRING="endpoint=http://x.example/;accesskey=c2VjcmV0",
+                    AzureWebJobsStorage=STORAGE)
+    assert "https" in str(error)
+
+
+def test_archive_storage_defaults_to_azure_web_jobs_storage() -> None:
+    assert settings().storage.connection_string == STORAGE
+
+
+def test_archive_connection_string_wins_over_azure_web_jobs_storage() -> None:
+    own = STORAGE.replace("acct", "archive")
+    assert settings(ARCHIVE_STORAGE_CONNECTION_STRING=own).storage.connection_string == own
+
+
+def test_account_url_selects_identity_and_derives_the_table_endpoint() -> None:
+    storage = settings(ARCHIVE_STORAGE_ACCOUNT_URL="https://acct.blob.core.windows.net/").storage
+    assert storage.connection_string is None
+    assert storage.blob_account_url == "https://acct.blob.core.windows.net"
+    assert storage.table_account_url == "https://acct.table.core.windows.net"
+
+
+def test_no_storage_at_all_names_the_archive_setting() -> None:
+    assert failure(ACS_CONNECTION_STRING=ACS).setting == "ARCHIVE_STORAGE_CONNECTION_STRING"
+
+
+def test_storage_value_that_is_not_a_connection_string_is_refused_without_echo() -> None:
+    error = failure(ACS_CONNECTION_STRING=ACS, AzureWebJobsStorage="hunter2")
+    assert error.setting == "AzureWebJobsStorage"
+    assert "hunter2" not in str(error)
+
+
+def test_defaults_for_container_table_and_deletion() -> None:
+    value = settings()
+    assert (value.archive_container, value.catalog_table, value.archive_delete_source) == (
+        "recordings", "recordings", False)
+
+
+@pytest.mark.parametrize("name", ["Recordings", "ab", "a--b", "-abc", "with_underscore"])
+def test_invalid_container_name_is_refused(name: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings(ARCHIVE_CONTAINER=name)
+    assert caught.value.setting == "ARCHIVE_CONTAINER"
+
+
+def test_callback_url_may_be_http_only_on_loopback() -> None:
+    assert settings(RECORDING_STATE_CALLBACK_URL="http://127.0.0.1:7071/api/cb").recording_state_callback_url
+    with pytest.raises(SettingsError):
+        settings(RECORDING_STATE_CALLBACK_URL="http://contoso.example/api/cb")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("FALSE", False), ("1", True), ("", False)])
+def test_delete_source_is_a_boolean(raw: str, expected: bool) -> None:
+    assert settings(ARCHIVE_DELETE_SOURCE=raw).archive_delete_source is expected
+
+
+def test_delete_source_rejects_other_words() -> None:
+    with pytest.raises(SettingsError):
+        settings(ARCHIVE_DELETE_SOURCE="sometimes")
+
+
+def test_repr_of_settings_shows_no_secret() -> None:
+    assert "c2VjcmV0" not in repr(settings()) and "AccountKey" not in repr(settings())
