@@ -22,8 +22,12 @@ def start_recording(req: func.HttpRequest) -> func.HttpResponse:
     settings = current_settings()
     options = parse_start_request(read_json(req), default_callback_url=settings.recording_state_callback_url)
     started = RecordingControl(settings).start(options)
-    body = {"recordingId": started.recording_id, "state": started.state, "kind": started.kind,
-            "options": options.to_json()}
+    body = {
+        "recordingId": started.recording_id,
+        "state": started.state,
+        "kind": started.kind,
+        "options": options.to_json(),
+    }
     return json_response(body, HTTPStatus.CREATED, {"Location": f"/api/recordings/{started.recording_id}"})
 
 

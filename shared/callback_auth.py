@@ -46,7 +46,9 @@ class _OpenIdConfiguration:
                     raise ValueError("OpenID configuration lacks issuer or jwks_uri")
                 self._issuer = issuer
                 self._keys = jwt.PyJWKClient(
-                    jwks_uri, cache_keys=True, timeout=_FETCH_TIMEOUT_SECONDS,
+                    jwks_uri,
+                    cache_keys=True,
+                    timeout=_FETCH_TIMEOUT_SECONDS,
                     ssl_context=ssl.create_default_context(),
                 )
                 self._fetched_at = time.monotonic()
@@ -79,9 +81,12 @@ def reset_openid_cache() -> None:
 
 
 def _unauthorized() -> ApiError:
-    return ApiError(401, "InvalidCallbackToken",
-                    "The callback must carry a valid ACS-signed bearer token.",
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return ApiError(
+        401,
+        "InvalidCallbackToken",
+        "The callback must carry a valid ACS-signed bearer token.",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 def verify_callback_token(
@@ -97,14 +102,22 @@ def verify_callback_token(
         issuer, keys = _configuration(openid_configuration_url).current()
     except (OSError, ValueError) as error:
         _LOG.error("Cannot load the ACS OpenID configuration: %s", type(error).__name__)
-        raise ApiError(503, "CallbackVerificationUnavailable",
-                       "The keys to verify ACS callbacks cannot be loaded right now.",
-                       headers={"Retry-After": "10"}) from None
+        raise ApiError(
+            503,
+            "CallbackVerificationUnavailable",
+            "The keys to verify ACS callbacks cannot be loaded right now.",
+            headers={"Retry-After": "10"},
+        ) from None
     try:
         signing_key = keys.get_signing_key_from_jwt(token.strip())
         claims: dict[str, Any] = jwt.decode(
-            token.strip(), signing_key.key, algorithms=["RS256"], audience=audience, issuer=issuer,
-            leeway=_LEEWAY_SECONDS, options={"require": ["exp", "iat", "aud", "iss"]},
+            token.strip(),
+            signing_key.key,
+            algorithms=["RS256"],
+            audience=audience,
+            issuer=issuer,
+            leeway=_LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "aud", "iss"]},
         )
     except jwt.PyJWTError as error:
         _LOG.warning("Refused a state callback: %s", type(error).__name__)

@@ -108,7 +108,7 @@ def _trim_fraction(value: str) -> str:
     if not dot:
         return value
     digits = len(rest) - len(rest.lstrip("0123456789"))
-    return f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}"
+    return f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
 
 
 def _result(value: object) -> ResultInformation | None:

@@ -74,13 +74,17 @@ def started_entity(started: StartedRecording) -> dict[str, Any]:
 
 def apply_event(entity: dict[str, Any] | None, event: RecordingCallbackEvent) -> dict[str, Any] | None:
     """The entity after `event`, or None when the event changes nothing (a duplicate)."""
-    current = dict(entity) if entity is not None else {
-        "PartitionKey": recording_partition(event.recording_id),
-        "RowKey": _RECORDING_ROW,
-        "recordingId": event.recording_id,
-        "createdAt": event.time.isoformat(),
-        "stateChanges": "[]",
-    }
+    current = (
+        dict(entity)
+        if entity is not None
+        else {
+            "PartitionKey": recording_partition(event.recording_id),
+            "RowKey": _RECORDING_ROW,
+            "recordingId": event.recording_id,
+            "createdAt": event.time.isoformat(),
+            "stateChanges": "[]",
+        }
+    )
     changes: list[dict[str, Any]] = json.loads(current.get("stateChanges") or "[]")
     if any(change.get("eventId") == event.event_id for change in changes):
         return None
@@ -140,7 +144,10 @@ class Catalog:
                 except ResourceExistsError:
                     continue
             # A callback got here first: keep its state history, add what only the start knows.
-            merged = {**entity, **{k: v for k, v in existing.items() if k in ("stateChanges", "state", "updatedAt")}}
+            merged = {
+                **entity,
+                **{k: v for k, v in existing.items() if k in ("stateChanges", "state", "updatedAt")},
+            }
             merged["serverCallId"] = existing.get("serverCallId") or entity["serverCallId"]
             if self._replace(merged, existing):
                 break
@@ -195,7 +202,9 @@ class Catalog:
 
         try:
             self._table.update_entity(
-                _clean(updated), mode=UpdateMode.REPLACE, etag=existing["__etag"],
+                _clean(updated),
+                mode=UpdateMode.REPLACE,
+                etag=existing["__etag"],
                 match_condition=MatchConditions.IfNotModified,
             )
         except (ResourceModifiedError, ResourceNotFoundError):
@@ -205,8 +214,10 @@ class Catalog:
     def _index(self, recording_id: str, server_call_id: str | None) -> None:
         if not server_call_id:
             return
-        self._table.upsert_entity({
-            "PartitionKey": call_partition(server_call_id),
-            "RowKey": _key(recording_id),
-            "recordingId": recording_id,
-        })
+        self._table.upsert_entity(
+            {
+                "PartitionKey": call_partition(server_call_id),
+                "RowKey": _key(recording_id),
+                "recordingId": recording_id,
+            }
+        )

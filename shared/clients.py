@@ -22,8 +22,12 @@ if TYPE_CHECKING:
 
 # azure-core retries with exponential backoff by default; bound it so an HTTP caller waits for
 # at most a few seconds before we answer 503/504 ourselves.
-_CONTROL_CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 3, "retry_backoff_max": 4,
-                                           "connection_timeout": 10, "read_timeout": 30}
+_CONTROL_CLIENT_OPTIONS: dict[str, Any] = {
+    "retry_total": 3,
+    "retry_backoff_max": 4,
+    "connection_timeout": 10,
+    "read_timeout": 30,
+}
 
 
 @cache
@@ -53,7 +57,9 @@ def blob_service_client(storage: StorageConnection) -> BlobServiceClient:
     if storage.connection_string is not None:
         return BlobServiceClient.from_connection_string(storage.connection_string)
     assert storage.blob_account_url is not None
-    return BlobServiceClient(storage.blob_account_url, credential=_credential(storage.managed_identity_client_id))
+    return BlobServiceClient(
+        storage.blob_account_url, credential=_credential(storage.managed_identity_client_id)
+    )
 
 
 @cache

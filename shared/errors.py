@@ -71,36 +71,43 @@ def upstream(service: str) -> Iterator[None]:
 def from_azure_error(error: AzureError, *, service: str = ACS) -> ApiError:
     """Translate what an SDK raised into what our callers should see."""
     if isinstance(error, ServiceRequestTimeoutError | ServiceResponseTimeoutError):
-        return ApiError(HTTPStatus.GATEWAY_TIMEOUT, "UpstreamTimeout",
-                        f"{service} did not answer in time.")
+        return ApiError(HTTPStatus.GATEWAY_TIMEOUT, "UpstreamTimeout", f"{service} did not answer in time.")
     if isinstance(error, ServiceRequestError | ServiceResponseError):
-        return ApiError(HTTPStatus.BAD_GATEWAY, "UpstreamUnavailable",
-                        f"{service} could not be reached.")
+        return ApiError(HTTPStatus.BAD_GATEWAY, "UpstreamUnavailable", f"{service} could not be reached.")
     status = getattr(error, "status_code", None)
     if isinstance(error, ClientAuthenticationError) or status in (401, 403):
-        return ApiError(HTTPStatus.BAD_GATEWAY, "UpstreamAuthenticationFailed",
-                        f"{service} refused this service's own credentials; check its connection "
-                        "setting or the managed identity's role assignment.")
+        return ApiError(
+            HTTPStatus.BAD_GATEWAY,
+            "UpstreamAuthenticationFailed",
+            f"{service} refused this service's own credentials; check its connection "
+            "setting or the managed identity's role assignment.",
+        )
     if not isinstance(error, HttpResponseError) or status is None:
-        return ApiError(HTTPStatus.BAD_GATEWAY, "UpstreamError",
-                        f"{service} request failed.")
+        return ApiError(HTTPStatus.BAD_GATEWAY, "UpstreamError", f"{service} request failed.")
     upstream_code, upstream_message = _upstream_error(error)
     if status == 404 and service == ACS:
         return ApiError(HTTPStatus.NOT_FOUND, "RecordingNotFound", upstream_message or "Recording not found.")
     if service != ACS and status not in (429,):
         return ApiError(HTTPStatus.BAD_GATEWAY, "UpstreamError", f"{service} answered {status}.")
     if status == 400:
-        return ApiError(HTTPStatus.BAD_REQUEST, "RejectedByService",
-                        upstream_message or f"{service} rejected the request.")
+        return ApiError(
+            HTTPStatus.BAD_REQUEST,
+            "RejectedByService",
+            upstream_message or f"{service} rejected the request.",
+        )
     if status == 409:
-        return ApiError(HTTPStatus.CONFLICT, "Conflict", upstream_message or "The recording is in a conflicting state.")
+        return ApiError(
+            HTTPStatus.CONFLICT, "Conflict", upstream_message or "The recording is in a conflicting state."
+        )
     if status == 429:
-        return ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "UpstreamThrottled",
-                        f"{service} is throttling requests; retry later.",
-                        headers={"Retry-After": str(_retry_after(error))})
+        return ApiError(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "UpstreamThrottled",
+            f"{service} is throttling requests; retry later.",
+            headers={"Retry-After": str(_retry_after(error))},
+        )
     detail = f" (code {upstream_code})" if upstream_code else ""
-    return ApiError(HTTPStatus.BAD_GATEWAY, "UpstreamError",
-                    f"{service} answered {status}{detail}.")
+    return ApiError(HTTPStatus.BAD_GATEWAY, "UpstreamError", f"{service} answered {status}{detail}.")
 
 
 def _upstream_error(error: HttpResponseError) -> tuple[str | None, str | None]:
@@ -124,8 +131,8 @@ def _upstream_error(error: HttpResponseError) -> tuple[str | None, str | None]:
 
 
 def _retry_after(error: HttpResponseError) -> int:
-    response = error.response
-    raw = response.headers.get("Retry-After") if response is not None else None
+    headers = getattr(error.response, "headers", None) or {}
+    raw = headers.get("Retry-After")
     try:
         seconds = int(str(raw))
     except ValueError:

@@ -25,8 +25,11 @@ def json_response(
     body: object, status: int = HTTPStatus.OK, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
     return func.HttpResponse(
-        json.dumps(body, separators=(",", ":")), status_code=status, headers=headers or {},
-        mimetype="application/json", charset="utf-8",
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers=headers or {},
+        mimetype="application/json",
+        charset="utf-8",
     )
 
 
@@ -42,12 +45,16 @@ def read_json(req: func.HttpRequest) -> Any:
     """The request's JSON body; 413 above 64 KiB, 400 when it is not JSON."""
     body = req.get_body()
     if len(body) > MAX_BODY_BYTES:
-        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge",
-                       f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+        raise ApiError(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "PayloadTooLarge",
+            f"The request body must be at most {MAX_BODY_BYTES} bytes.",
+        )
     content_type = req.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if content_type and content_type != "application/json" and not content_type.endswith("+json"):
-        raise ApiError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType",
-                       "Send the body as application/json.")
+        raise ApiError(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "Send the body as application/json."
+        )
     try:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -67,15 +74,21 @@ def api_handler(handler: Handler) -> Handler:
             return error_response(error)
         except SettingsError as error:
             _LOG.error("Configuration error: %s", error)
-            return error_response(ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "ConfigurationError",
-                                           f"The service is misconfigured: {error}."))
+            return error_response(
+                ApiError(
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    "ConfigurationError",
+                    f"The service is misconfigured: {error}.",
+                )
+            )
         except AzureError as error:
             mapped = from_azure_error(error, service=STORAGE)
             _LOG.warning("Storage call failed: %s -> %s %s", type(error).__name__, mapped.status, mapped.code)
             return error_response(mapped)
         except Exception:
             _LOG.exception("Unhandled error in %s", handler.__name__)
-            return error_response(ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError",
-                                           "An unexpected error occurred."))
+            return error_response(
+                ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "An unexpected error occurred.")
+            )
 
     return wrapper

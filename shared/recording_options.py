@@ -37,10 +37,19 @@ VALID_COMBINATIONS: Final = (
 )
 _COMBINATION_TEXT: Final = ", ".join("/".join(c) for c in VALID_COMBINATIONS)
 
-_FIELDS: Final = frozenset({
-    *LOCATOR_FIELDS, "content", "channel", "format", "pauseOnStart",
-    "audioChannelParticipantOrdering", "channelAffinity", "externalStorage", "stateCallbackUrl",
-})
+_FIELDS: Final = frozenset(
+    {
+        *LOCATOR_FIELDS,
+        "content",
+        "channel",
+        "format",
+        "pauseOnStart",
+        "audioChannelParticipantOrdering",
+        "channelAffinity",
+        "externalStorage",
+        "stateCallbackUrl",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -131,8 +140,8 @@ def parse_start_request(body: object, *, default_callback_url: str | None = None
     pause_on_start = _optional_bool(body, "pauseOnStart")
     ordering = _participant_ordering(body)
     affinity = _channel_affinity(body)
-    needs_unmixed = "audioChannelParticipantOrdering" if ordering else (
-        "channelAffinity" if affinity else None
+    needs_unmixed = (
+        "audioChannelParticipantOrdering" if ordering else ("channelAffinity" if affinity else None)
     )
     content, channel, fmt = _complete_combination(content, channel, fmt, needs_unmixed)
     return StartRecordingOptions(
@@ -153,7 +162,8 @@ def _call_locator(body: Mapping[str, Any]) -> CallLocator:
     if len(given) != 1:
         target = given[1] if len(given) > 1 else "serverCallId"
         raise bad_request(
-            "Give exactly one of serverCallId, groupCallId or callConnectionId.", target,
+            "Give exactly one of serverCallId, groupCallId or callConnectionId.",
+            target,
             code="InvalidCallLocator",
         )
     name = given[0]
@@ -207,7 +217,8 @@ def _complete_combination(
             raise bad_request(
                 f"'{name}' {value!r} cannot be combined with {earlier}; the service accepts "
                 f"content/channel/format {_COMBINATION_TEXT}.",
-                name, code="UnsupportedCombination",
+                name,
+                code="UnsupportedCombination",
             )
         candidates = remaining
         accepted.append(f"{name} {value!r}")
@@ -256,12 +267,14 @@ def _channel_affinity(body: Mapping[str, Any]) -> tuple[tuple[int, str], ...]:
             raise bad_request(f"'{target}' must be an object with channel and participant.", target)
         extra = sorted(set(item) - {"channel", "participant"})
         if extra:
-            raise bad_request(f"Unknown field '{target}.{extra[0]}'.", f"{target}.{extra[0]}",
-                              code="UnknownField")
+            raise bad_request(
+                f"Unknown field '{target}.{extra[0]}'.", f"{target}.{extra[0]}", code="UnknownField"
+            )
         channel = item.get("channel")
         if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel <= MAX_CHANNEL:
-            raise bad_request(f"'{target}.channel' must be an integer from 0 to {MAX_CHANNEL}.",
-                              f"{target}.channel")
+            raise bad_request(
+                f"'{target}.channel' must be an integer from 0 to {MAX_CHANNEL}.", f"{target}.channel"
+            )
         entries.append((channel, _raw_id(item.get("participant"), f"{target}.participant")))
     _reject_duplicates([str(channel) for channel, _ in entries], name, what="channel")
     _reject_duplicates([raw for _, raw in entries], name, what="participant")
@@ -307,4 +320,3 @@ def _url(value: object, target: str) -> str:
     if problem is not None:
         raise bad_request(f"'{target}' {problem}.", target)
     return value
-

@@ -26,8 +26,9 @@ _RECORDING_ID: Final = re.compile(r"^[A-Za-z0-9+/=_-]{1,1024}$")
 
 def checked_recording_id(value: str | None) -> str:
     if not value or not _RECORDING_ID.fullmatch(value):
-        raise bad_request("The recording id is not a valid ACS recording id.", "recordingId",
-                          code="InvalidRecordingId")
+        raise bad_request(
+            "The recording id is not a valid ACS recording id.", "recordingId", code="InvalidRecordingId"
+        )
     return value
 
 

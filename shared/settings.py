@@ -82,11 +82,17 @@ class Settings:
             acs=_acs_connection(env, client_id),
             storage=_storage_connection(env, client_id),
             archive_container=_matching(
-                env, "ARCHIVE_CONTAINER", DEFAULT_ARCHIVE_CONTAINER, _CONTAINER_NAME,
+                env,
+                "ARCHIVE_CONTAINER",
+                DEFAULT_ARCHIVE_CONTAINER,
+                _CONTAINER_NAME,
                 "must be a valid blob container name (3-63 lowercase letters, digits, hyphens)",
             ),
             catalog_table=_matching(
-                env, "CATALOG_TABLE", DEFAULT_CATALOG_TABLE, _TABLE_NAME,
+                env,
+                "CATALOG_TABLE",
+                DEFAULT_CATALOG_TABLE,
+                _TABLE_NAME,
                 "must be a valid table name (3-63 letters and digits, starting with a letter)",
             ),
             recording_state_callback_url=_callback_url(env, "RECORDING_STATE_CALLBACK_URL"),
@@ -106,8 +112,8 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
 def _acs_connection(env: Mapping[str, str], client_id: str | None) -> AcsConnection:
     connection_string = _optional(env, "ACS_CONNECTION_STRING")
     if connection_string is not None:
-        endpoint, key = _parse_acs_connection_string(connection_string)
-        return AcsConnection(endpoint=endpoint, access_key=key)
+        parsed_endpoint, key = _parse_acs_connection_string(connection_string)
+        return AcsConnection(endpoint=parsed_endpoint, access_key=key)
     endpoint = _optional(env, "ACS_ENDPOINT")
     if endpoint is None:
         raise SettingsError(
@@ -124,7 +130,7 @@ def _parse_acs_connection_string(value: str) -> tuple[str, str]:
         key, sep, item = element.partition("=")
         if sep:
             parts[key.strip().lower()] = item.strip()
-    endpoint, key = parts.get("endpoint"), parts.get("accesskey")
+    endpoint, key = parts.get("endpoint", ""), parts.get("accesskey", "")
     if not endpoint or not key:
         raise SettingsError(
             "ACS_CONNECTION_STRING", "is malformed (expected endpoint=https://...;accesskey=...)"
@@ -146,7 +152,9 @@ def _require_https(name: str, url: str) -> str:
 def _storage_connection(env: Mapping[str, str], client_id: str | None) -> StorageConnection:
     connection_string = _optional(env, "ARCHIVE_STORAGE_CONNECTION_STRING")
     if connection_string is not None:
-        return StorageConnection(connection_string=_storage_string("ARCHIVE_STORAGE_CONNECTION_STRING", connection_string))
+        return StorageConnection(
+            connection_string=_storage_string("ARCHIVE_STORAGE_CONNECTION_STRING", connection_string)
+        )
     account_url = _optional(env, "ARCHIVE_STORAGE_ACCOUNT_URL")
     if account_url is not None:
         blob_url = _require_https("ARCHIVE_STORAGE_ACCOUNT_URL", account_url).rstrip("/")

@@ -16,38 +16,79 @@ CONTAINER = "https://contosorecordings.blob.core.windows.net/byos"
 SEED_EXAMPLES: list[dict[str, Any]] = [
     {
         "name": "start unmixed wav (seed 2)",
-        "request": {"serverCallId": SERVER_CALL_ID, "content": "audio", "channel": "unmixed",
-                    "format": "wav", "stateCallbackUrl": CALLBACK},
-        "wire": {"recordingContentType": "audio", "recordingChannelType": "unmixed",
-                 "recordingFormatType": "wav", "recordingStateCallbackUri": CALLBACK},
+        "request": {
+            "serverCallId": SERVER_CALL_ID,
+            "content": "audio",
+            "channel": "unmixed",
+            "format": "wav",
+            "stateCallbackUrl": CALLBACK,
+        },
+        "wire": {
+            "recordingContentType": "audio",
+            "recordingChannelType": "unmixed",
+            "recordingFormatType": "wav",
+            "recordingStateCallbackUri": CALLBACK,
+        },
     },
     {
         "name": "bring your own blob store (seed 2.1)",
-        "request": {"serverCallId": SERVER_CALL_ID, "content": "audio", "channel": "unmixed",
-                    "format": "wav", "stateCallbackUrl": CALLBACK, "externalStorage": {"containerUrl": CONTAINER}},
-        "wire": {"externalStorage": {"recordingStorageKind": "azureBlobStorage",
-                                     "recordingDestinationContainerUrl": CONTAINER}},
+        "request": {
+            "serverCallId": SERVER_CALL_ID,
+            "content": "audio",
+            "channel": "unmixed",
+            "format": "wav",
+            "stateCallbackUrl": CALLBACK,
+            "externalStorage": {"containerUrl": CONTAINER},
+        },
+        "wire": {
+            "externalStorage": {
+                "recordingStorageKind": "azureBlobStorage",
+                "recordingDestinationContainerUrl": CONTAINER,
+            }
+        },
     },
     {
         "name": "pause on start with participant ordering (seed 2.2)",
-        "request": {"serverCallId": SERVER_CALL_ID, "content": "audio", "channel": "unmixed",
-                    "format": "wav", "pauseOnStart": True, "stateCallbackUrl": CALLBACK,
-                    "audioChannelParticipantOrdering": [USER]},
-        "wire": {"pauseOnStart": True,
-                 "audioChannelParticipantOrdering": [{"rawId": USER, "communicationUser": {"id": USER}}]},
+        "request": {
+            "serverCallId": SERVER_CALL_ID,
+            "content": "audio",
+            "channel": "unmixed",
+            "format": "wav",
+            "pauseOnStart": True,
+            "stateCallbackUrl": CALLBACK,
+            "audioChannelParticipantOrdering": [USER],
+        },
+        "wire": {
+            "pauseOnStart": True,
+            "audioChannelParticipantOrdering": [{"rawId": USER, "communicationUser": {"id": USER}}],
+        },
     },
     {
         "name": "participant on channel 0 (seed 2.3)",
-        "request": {"serverCallId": SERVER_CALL_ID, "content": "audio", "channel": "unmixed",
-                    "format": "wav", "stateCallbackUrl": CALLBACK, "audioChannelParticipantOrdering": [USER]},
+        "request": {
+            "serverCallId": SERVER_CALL_ID,
+            "content": "audio",
+            "channel": "unmixed",
+            "format": "wav",
+            "stateCallbackUrl": CALLBACK,
+            "audioChannelParticipantOrdering": [USER],
+        },
         "wire": {"audioChannelParticipantOrdering": [{"rawId": USER, "communicationUser": {"id": USER}}]},
     },
     {
         "name": "channel affinity (seed 2.4)",
-        "request": {"serverCallId": SERVER_CALL_ID, "content": "audio", "channel": "unmixed",
-                    "format": "wav", "stateCallbackUrl": CALLBACK,
-                    "channelAffinity": [{"channel": 0, "participant": USER}]},
-        "wire": {"channelAffinity": [{"channel": 0,
-                                      "participant": {"rawId": USER, "communicationUser": {"id": USER}}}]},
+        "request": {
+            "serverCallId": SERVER_CALL_ID,
+            "content": "audio",
+            "channel": "unmixed",
+            "format": "wav",
+            "stateCallbackUrl": CALLBACK,
+            "channelAffinity": [{"channel": 0, "participant": USER}],
+        },
+        "wire": {
+            "channelAffinity": [
+                {"channel": 0, "participant": {"rawId": USER, "communicationUser": {"id": USER}}}
+            ]
+        },
     },
 ]

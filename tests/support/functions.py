@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,8 +13,14 @@ import azure.functions as func
 from function_app import app
 
 
+@cache
+def indexed_functions() -> tuple[Any, ...]:
+    """The app's functions as the worker indexes them (the SDK allows indexing once per process)."""
+    return tuple(app.get_functions())
+
+
 def function_named(name: str) -> Any:
-    for function in app.get_functions():
+    for function in indexed_functions():
         if function.get_function_name() == name:
             return function
     raise KeyError(f"no function named {name}")
@@ -37,8 +44,12 @@ def http_request(
     query = f"?{urlencode(params)}" if params else ""
     all_headers = {"content-type": "application/json", **(headers or {})}
     return func.HttpRequest(
-        method=method, url=f"http://localhost:7071/api/{route}{query}", headers=all_headers,
-        params=dict(params or {}), route_params=dict(route_params or {}), body=raw,
+        method=method,
+        url=f"http://localhost:7071/api/{route}{query}",
+        headers=all_headers,
+        params=dict(params or {}),
+        route_params=dict(route_params or {}),
+        body=raw,
     )
 
 

@@ -28,8 +28,10 @@ def test_start_recording_failed_is_kept_as_a_failure_with_its_result() -> None:
     failed["type"] = START_FAILED
     failed["data"]["resultInformation"] = {"code": 400, "subCode": 8583, "message": "Recording failed."}
     (event,), _ = parse_callback_body([failed])
-    assert event.is_failure and event.state == "startFailed"
-    assert event.result is not None and event.result.sub_code == 8583
+    assert event.is_failure
+    assert event.state == "startFailed"
+    assert event.result is not None
+    assert event.result.sub_code == 8583
 
 
 def test_other_event_types_are_ignored_and_reported() -> None:

@@ -12,13 +12,19 @@ from shared.recording_options import parse_start_request
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
 
 
-def event(state: str, seconds: int, event_id: str | None = None, *, failed: bool = False) -> RecordingCallbackEvent:
+def event(
+    state: str, seconds: int, event_id: str | None = None, *, failed: bool = False
+) -> RecordingCallbackEvent:
     return RecordingCallbackEvent(
         event_id=event_id or f"e-{state}-{seconds}",
-        event_type="Microsoft.Communication.StartRecordingFailed" if failed
+        event_type="Microsoft.Communication.StartRecordingFailed"
+        if failed
         else "Microsoft.Communication.RecordingStateChanged",
-        time=T0 + timedelta(seconds=seconds), recording_id="rec/1+", server_call_id="call-1",
-        state=state, result=ResultInformation(500, 8583, "boom") if failed else None,
+        time=T0 + timedelta(seconds=seconds),
+        recording_id="rec/1+",
+        server_call_id="call-1",
+        state=state,
+        result=ResultInformation(500, 8583, "boom") if failed else None,
     )
 
 
@@ -30,8 +36,12 @@ def test_partition_key_has_no_characters_table_storage_forbids() -> None:
 def test_started_entity_keeps_the_options_as_given() -> None:
     options = parse_start_request({"serverCallId": "call-1", "channel": "unmixed"})
     entity = started_entity(StartedRecording("rec/1+", "inactive", "azureCommunicationServices", options, T0))
-    assert json.loads(entity["options"]) == {"serverCallId": "call-1", "content": "audio",
-                                             "channel": "unmixed", "format": "wav"}
+    assert json.loads(entity["options"]) == {
+        "serverCallId": "call-1",
+        "content": "audio",
+        "channel": "unmixed",
+        "format": "wav",
+    }
     assert entity["serverCallId"] == "call-1"
 
 

@@ -35,8 +35,12 @@ class FakeResponse:
         return self._body.encode()
 
 
-def http_error(status: int, body: object = None, headers: dict[str, str] | None = None,
-               kind: type[HttpResponseError] = HttpResponseError) -> HttpResponseError:
+def http_error(
+    status: int,
+    body: object = None,
+    headers: dict[str, str] | None = None,
+    kind: type[HttpResponseError] = HttpResponseError,
+) -> HttpResponseError:
     return kind(response=FakeResponse(status, body, headers))  # type: ignore[arg-type]
 
 
@@ -82,14 +86,17 @@ def test_unreachable_service_becomes_502() -> None:
 
 
 def test_service_500_becomes_502_with_its_code() -> None:
-    error = from_azure_error(http_error(500, {"error": {"code": "9999", "message": "Unknown internal server error."}}))
+    error = from_azure_error(
+        http_error(500, {"error": {"code": "9999", "message": "Unknown internal server error."}})
+    )
     assert (error.status, error.code) == (502, "UpstreamError")
     assert "9999" in error.message
 
 
 def test_storage_errors_name_storage_not_acs() -> None:
     error = from_azure_error(http_error(404), service=STORAGE)
-    assert error.status == 502 and "Azure Storage" in error.message
+    assert error.status == 502
+    assert "Azure Storage" in error.message
 
 
 def test_error_body_has_code_message_and_target() -> None:

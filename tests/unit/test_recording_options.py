@@ -50,15 +50,20 @@ def test_other_call_locators_map_to_their_keywords(field: str, keyword: str) -> 
 def test_unmixed_wav_options_map_to_sdk_keywords() -> None:
     kwargs = parse_start_request(SEED_EXAMPLES[0]["request"]).to_sdk_kwargs()
     assert kwargs == {
-        "server_call_id": SERVER_CALL_ID, "recording_state_callback_url": CALLBACK,
-        "recording_content_type": "audio", "recording_channel_type": "unmixed",
+        "server_call_id": SERVER_CALL_ID,
+        "recording_state_callback_url": CALLBACK,
+        "recording_content_type": "audio",
+        "recording_channel_type": "unmixed",
         "recording_format_type": "wav",
     }
 
 
 def test_participant_ordering_becomes_sdk_identifiers_from_raw_ids() -> None:
-    body = {"serverCallId": SERVER_CALL_ID, "channel": "unmixed",
-            "audioChannelParticipantOrdering": [USER, "4:+14255550123"]}
+    body = {
+        "serverCallId": SERVER_CALL_ID,
+        "channel": "unmixed",
+        "audioChannelParticipantOrdering": [USER, "4:+14255550123"],
+    }
     ordering = parse_start_request(body).to_sdk_kwargs()["audio_channel_participant_ordering"]
     assert isinstance(ordering[0], CommunicationUserIdentifier)
     assert isinstance(ordering[1], PhoneNumberIdentifier)
@@ -66,8 +71,11 @@ def test_participant_ordering_becomes_sdk_identifiers_from_raw_ids() -> None:
 
 
 def test_channel_affinity_becomes_sdk_channel_affinity() -> None:
-    body = {"serverCallId": SERVER_CALL_ID, "channel": "unmixed",
-            "channelAffinity": [{"channel": 3, "participant": USER}]}
+    body = {
+        "serverCallId": SERVER_CALL_ID,
+        "channel": "unmixed",
+        "channelAffinity": [{"channel": 3, "participant": USER}],
+    }
     (affinity,) = parse_start_request(body).to_sdk_kwargs()["channel_affinity"]
     assert isinstance(affinity, ChannelAffinity)
     assert (affinity.channel, affinity.target_participant.raw_id) == (3, USER)
@@ -92,8 +100,9 @@ def test_default_callback_url_applies_when_the_request_gives_none() -> None:
 
 def test_request_callback_url_wins_over_the_default() -> None:
     own = "https://other.example/hook"
-    options = parse_start_request({"serverCallId": SERVER_CALL_ID, "stateCallbackUrl": own},
-                                  default_callback_url=CALLBACK)
+    options = parse_start_request(
+        {"serverCallId": SERVER_CALL_ID, "stateCallbackUrl": own}, default_callback_url=CALLBACK
+    )
     assert options.state_callback_url == own
 
 
@@ -123,8 +132,9 @@ def test_participant_ordering_implies_unmixed_wav_audio() -> None:
 @pytest.mark.parametrize("combination", VALID_COMBINATIONS)
 def test_every_valid_combination_is_accepted(combination: tuple[str, str, str]) -> None:
     content, channel, fmt = combination
-    options = parse_start_request({"serverCallId": SERVER_CALL_ID, "content": content,
-                                   "channel": channel, "format": fmt})
+    options = parse_start_request(
+        {"serverCallId": SERVER_CALL_ID, "content": content, "channel": channel, "format": fmt}
+    )
     assert (options.content, options.channel, options.format) == combination
 
 
@@ -143,44 +153,115 @@ INVALID_BODIES: list[tuple[str, Any, str | None]] = [
     ("unmixed mp3", {"serverCallId": "a", "channel": "unmixed", "format": "mp3"}, "format"),
     ("audio mp4", {"serverCallId": "a", "content": "audio", "format": "mp4"}, "format"),
     ("pauseOnStart as string", {"serverCallId": "a", "pauseOnStart": "true"}, "pauseOnStart"),
-    ("ordering with mixed", {"serverCallId": "a", "channel": "mixed", "audioChannelParticipantOrdering": [USER]},
-     "audioChannelParticipantOrdering"),
-    ("affinity with mixed", {"serverCallId": "a", "channel": "mixed",
-                             "channelAffinity": [{"channel": 0, "participant": USER}]}, "channelAffinity"),
-    ("affinity with audioVideo", {"serverCallId": "a", "content": "audioVideo",
-                                  "channelAffinity": [{"channel": 0, "participant": USER}]}, "channelAffinity"),
-    ("ordering not a list", {"serverCallId": "a", "audioChannelParticipantOrdering": USER},
-     "audioChannelParticipantOrdering"),
-    ("ordering duplicate", {"serverCallId": "a", "audioChannelParticipantOrdering": [USER, USER]},
-     "audioChannelParticipantOrdering[1]"),
-    ("ordering empty id", {"serverCallId": "a", "audioChannelParticipantOrdering": [""]},
-     "audioChannelParticipantOrdering[0]"),
-    ("channel 5", {"serverCallId": "a", "channelAffinity": [{"channel": 5, "participant": USER}]},
-     "channelAffinity[0].channel"),
-    ("channel -1", {"serverCallId": "a", "channelAffinity": [{"channel": -1, "participant": USER}]},
-     "channelAffinity[0].channel"),
-    ("channel as bool", {"serverCallId": "a", "channelAffinity": [{"channel": True, "participant": USER}]},
-     "channelAffinity[0].channel"),
-    ("channel as float", {"serverCallId": "a", "channelAffinity": [{"channel": 1.0, "participant": USER}]},
-     "channelAffinity[0].channel"),
-    ("duplicate channel", {"serverCallId": "a", "channelAffinity": [
-        {"channel": 0, "participant": USER}, {"channel": 0, "participant": OTHER_USER}]}, "channelAffinity[1]"),
-    ("same participant twice", {"serverCallId": "a", "channelAffinity": [
-        {"channel": 0, "participant": USER}, {"channel": 1, "participant": USER}]}, "channelAffinity[1]"),
-    ("affinity unknown field", {"serverCallId": "a", "channelAffinity": [
-        {"channel": 0, "participant": USER, "role": "x"}]}, "channelAffinity[0].role"),
-    ("affinity without participant", {"serverCallId": "a", "channelAffinity": [{"channel": 0}]},
-     "channelAffinity[0].participant"),
-    ("http callback", {"serverCallId": "a", "stateCallbackUrl": "http://contoso.example/cb"}, "stateCallbackUrl"),
+    (
+        "ordering with mixed",
+        {"serverCallId": "a", "channel": "mixed", "audioChannelParticipantOrdering": [USER]},
+        "audioChannelParticipantOrdering",
+    ),
+    (
+        "affinity with mixed",
+        {"serverCallId": "a", "channel": "mixed", "channelAffinity": [{"channel": 0, "participant": USER}]},
+        "channelAffinity",
+    ),
+    (
+        "affinity with audioVideo",
+        {
+            "serverCallId": "a",
+            "content": "audioVideo",
+            "channelAffinity": [{"channel": 0, "participant": USER}],
+        },
+        "channelAffinity",
+    ),
+    (
+        "ordering not a list",
+        {"serverCallId": "a", "audioChannelParticipantOrdering": USER},
+        "audioChannelParticipantOrdering",
+    ),
+    (
+        "ordering duplicate",
+        {"serverCallId": "a", "audioChannelParticipantOrdering": [USER, USER]},
+        "audioChannelParticipantOrdering[1]",
+    ),
+    (
+        "ordering empty id",
+        {"serverCallId": "a", "audioChannelParticipantOrdering": [""]},
+        "audioChannelParticipantOrdering[0]",
+    ),
+    (
+        "channel 5",
+        {"serverCallId": "a", "channelAffinity": [{"channel": 5, "participant": USER}]},
+        "channelAffinity[0].channel",
+    ),
+    (
+        "channel -1",
+        {"serverCallId": "a", "channelAffinity": [{"channel": -1, "participant": USER}]},
+        "channelAffinity[0].channel",
+    ),
+    (
+        "channel as bool",
+        {"serverCallId": "a", "channelAffinity": [{"channel": True, "participant": USER}]},
+        "channelAffinity[0].channel",
+    ),
+    (
+        "channel as float",
+        {"serverCallId": "a", "channelAffinity": [{"channel": 1.0, "participant": USER}]},
+        "channelAffinity[0].channel",
+    ),
+    (
+        "duplicate channel",
+        {
+            "serverCallId": "a",
+            "channelAffinity": [
+                {"channel": 0, "participant": USER},
+                {"channel": 0, "participant": OTHER_USER},
+            ],
+        },
+        "channelAffinity[1]",
+    ),
+    (
+        "same participant twice",
+        {
+            "serverCallId": "a",
+            "channelAffinity": [{"channel": 0, "participant": USER}, {"channel": 1, "participant": USER}],
+        },
+        "channelAffinity[1]",
+    ),
+    (
+        "affinity unknown field",
+        {"serverCallId": "a", "channelAffinity": [{"channel": 0, "participant": USER, "role": "x"}]},
+        "channelAffinity[0].role",
+    ),
+    (
+        "affinity without participant",
+        {"serverCallId": "a", "channelAffinity": [{"channel": 0}]},
+        "channelAffinity[0].participant",
+    ),
+    (
+        "http callback",
+        {"serverCallId": "a", "stateCallbackUrl": "http://contoso.example/cb"},
+        "stateCallbackUrl",
+    ),
     ("relative callback", {"serverCallId": "a", "stateCallbackUrl": "/api/cb"}, "stateCallbackUrl"),
-    ("callback with credentials", {"serverCallId": "a", "stateCallbackUrl": "https://u:p@contoso.example/"},
-     "stateCallbackUrl"),
-    ("http container", {"serverCallId": "a", "externalStorage": {"containerUrl": "http://x.blob.core.windows.net/c"}},
-     "externalStorage.containerUrl"),
-    ("container with SAS", {"serverCallId": "a", "externalStorage": {"containerUrl": f"{CONTAINER}?sig=secret"}},
-     "externalStorage.containerUrl"),
-    ("storage unknown field", {"serverCallId": "a", "externalStorage": {"containerUrl": CONTAINER, "kind": "x"}},
-     "externalStorage.kind"),
+    (
+        "callback with credentials",
+        {"serverCallId": "a", "stateCallbackUrl": "https://u:p@contoso.example/"},
+        "stateCallbackUrl",
+    ),
+    (
+        "http container",
+        {"serverCallId": "a", "externalStorage": {"containerUrl": "http://x.blob.core.windows.net/c"}},
+        "externalStorage.containerUrl",
+    ),
+    (
+        "container with SAS",
+        {"serverCallId": "a", "externalStorage": {"containerUrl": f"{CONTAINER}?sig=secret"}},
+        "externalStorage.containerUrl",
+    ),
+    (
+        "storage unknown field",
+        {"serverCallId": "a", "externalStorage": {"containerUrl": CONTAINER, "kind": "x"}},
+        "externalStorage.kind",
+    ),
     ("storage not an object", {"serverCallId": "a", "externalStorage": CONTAINER}, "externalStorage"),
 ]
 
@@ -197,25 +278,42 @@ def test_rejection_of_a_combination_lists_what_the_service_accepts() -> None:
 
 
 def test_sas_token_is_not_echoed_in_the_error() -> None:
-    error = rejection({"serverCallId": "a", "externalStorage": {"containerUrl": f"{CONTAINER}?sig=topsecret"}})
+    error = rejection(
+        {"serverCallId": "a", "externalStorage": {"containerUrl": f"{CONTAINER}?sig=topsecret"}}
+    )
     assert "topsecret" not in error.message
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
-field_names = st.sampled_from([
-    "serverCallId", "groupCallId", "callConnectionId", "content", "channel", "format", "pauseOnStart",
-    "audioChannelParticipantOrdering", "channelAffinity", "externalStorage", "stateCallbackUrl",
-])
+field_names = st.sampled_from(
+    [
+        "serverCallId",
+        "groupCallId",
+        "callConnectionId",
+        "content",
+        "channel",
+        "format",
+        "pauseOnStart",
+        "audioChannelParticipantOrdering",
+        "channelAffinity",
+        "externalStorage",
+        "stateCallbackUrl",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(field_names, json_values, max_size=6))
 def test_any_json_body_is_accepted_or_rejected_with_a_400_never_an_exception(body: dict[str, Any]) -> None:
+    status = 200
     try:
         parse_start_request(body)
     except ApiError as error:
-        assert error.status == 400
+        status = error.status
+    assert status in (200, 400)

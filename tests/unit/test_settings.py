@@ -7,7 +7,9 @@ import pytest
 from shared.settings import Settings, SettingsError
 
 ACS = "endpoint=https://myacs.communication.azure.com/;accesskey=c2VjcmV0LWtleS12YWx1ZQ=="
-STORAGE = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net"
+STORAGE = (
+    "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net"
+)
 
 
 def settings(**env: str) -> Settings:
@@ -26,8 +28,13 @@ def test_connection_string_gives_endpoint_and_access_key() -> None:
 
 
 def test_acs_endpoint_alone_selects_managed_identity_with_the_client_id() -> None:
-    acs = Settings.from_env({"ACS_ENDPOINT": "https://myacs.communication.azure.com",
-                             "AZURE_CLIENT_ID": "1111", "AzureWebJobsStorage": STORAGE}).acs
+    acs = Settings.from_env(
+        {
+            "ACS_ENDPOINT": "https://myacs.communication.azure.com",
+            "AZURE_CLIENT_ID": "1111",
+            "AzureWebJobsStorage": STORAGE,
+        }
+    ).acs
     assert acs.uses_managed_identity
     assert acs.managed_identity_client_id == "1111"
 
@@ -37,15 +44,17 @@ def test_missing_acs_settings_names_the_connection_string() -> None:
 
 
 def test_malformed_connection_string_error_does_not_echo_the_secret() -> None:
-    error = failure(ACS_CONNECTION_STRING="endpoint=https://x.example;accesskey=not base64!!",
-                    AzureWebJobsStorage=STORAGE)
+    error = failure(
+        ACS_CONNECTION_STRING="endpoint=https://x.example;accesskey=not base64!!", AzureWebJobsStorage=STORAGE
+    )
     assert error.setting == "ACS_CONNECTION_STRING"
     assert "not base64!!" not in str(error)
 
 
 def test_http_acs_endpoint_is_refused() -> None:
-    error = failure(ACS_CONNECTION_STRING="endpoint=http://x.example/;accesskey=c2VjcmV0",
-                    AzureWebJobsStorage=STORAGE)
+    error = failure(
+        ACS_CONNECTION_STRING="endpoint=http://x.example/;accesskey=c2VjcmV0", AzureWebJobsStorage=STORAGE
+    )
     assert "https" in str(error)
 
 
@@ -78,7 +87,10 @@ def test_storage_value_that_is_not_a_connection_string_is_refused_without_echo()
 def test_defaults_for_container_table_and_deletion() -> None:
     value = settings()
     assert (value.archive_container, value.catalog_table, value.archive_delete_source) == (
-        "recordings", "recordings", False)
+        "recordings",
+        "recordings",
+        False,
+    )
 
 
 @pytest.mark.parametrize("name", ["Recordings", "ab", "a--b", "-abc", "with_underscore"])
@@ -105,4 +117,35 @@ def test_delete_source_rejects_other_words() -> None:
 
 
 def test_repr_of_settings_shows_no_secret() -> None:
-    assert "c2VjcmV0" not in repr(settings()) and "AccountKey" not in repr(settings())
+    assert "c2VjcmV0" not in repr(settings())
+    assert "AccountKey" not in repr(settings())
+
+
+class RecordingEnv(dict[str, str]):
+    """An environment that remembers which names were asked for."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def test_every_setting_read_is_documented_in_the_example_file() -> None:
+    import json
+    from pathlib import Path
+
+    with_keys = RecordingEnv({"ACS_CONNECTION_STRING": ACS, "AzureWebJobsStorage": STORAGE})
+    with_identity = RecordingEnv(
+        {
+            "ACS_ENDPOINT": "https://x.example",
+            "ARCHIVE_STORAGE_ACCOUNT_URL": "https://a.blob.core.windows.net",
+        }
+    )
+    Settings.from_env(with_keys)
+    Settings.from_env(with_identity)
+    example = Path(__file__).resolve().parents[2] / "local.settings.json.example"
+    documented = set(json.loads(example.read_text())["Values"])
+    assert (with_keys.asked | with_identity.asked) - documented == set()

@@ -1,4 +1,4 @@
-"""Start the real Azurite (npm) on free loopback ports, in memory, for one test session."""
+"""Start the real Azurite (npm) on free loopback ports, in memory: for tests and `make run`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.ports import free_port, wait_for_port
+from tools.ports import free_port, wait_for_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 # Azurite's well-known development account (public, documented by Microsoft; not a secret).
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -44,11 +44,24 @@ def running_azurite() -> Iterator[Azurite]:
     azurite = Azurite(free_port(), free_port(), free_port())
     process = subprocess.Popen(
         [
-            str(azurite_executable()), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck",
-            "--disableProductStyleUrl", "--loose",
-            "--blobHost", "127.0.0.1", "--blobPort", str(azurite.blob_port),
-            "--queueHost", "127.0.0.1", "--queuePort", str(azurite.queue_port),
-            "--tableHost", "127.0.0.1", "--tablePort", str(azurite.table_port),
+            str(azurite_executable()),
+            "--silent",
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableProductStyleUrl",
+            "--loose",
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(azurite.blob_port),
+            "--queueHost",
+            "127.0.0.1",
+            "--queuePort",
+            str(azurite.queue_port),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(azurite.table_port),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -1,0 +1,68 @@
+"""Session-wide servers: the real Azurite and the ACS emulator, on free loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tools.azurite import Azurite, running_azurite
+from shared.callback_auth import reset_openid_cache
+from shared.clients import reset_clients
+from shared.recordings import reset_catalog
+from shared.settings import Settings, current_settings
+from tests.support.callback_receiver import Receiver, callback_receiver
+from tests.support.tls import trusting
+from tools.acs_emulator import AcsEmulator
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    with running_azurite() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcsEmulator]:
+    with (
+        AcsEmulator(host="127.0.0.1", port=0) as server,
+        trusting(Path(server.ca_pem_path), tmp_path_factory.mktemp("tls")),
+    ):
+        yield server
+
+
+def _reset() -> None:
+    current_settings.cache_clear()
+    reset_clients()
+    reset_catalog()
+    reset_openid_cache()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with callback_receiver() as server:
+        yield server
+
+
+@pytest.fixture
+def app_settings(
+    monkeypatch: pytest.MonkeyPatch, emulator: AcsEmulator, azurite: Azurite, receiver: Receiver
+) -> Iterator[Settings]:
+    """The app's environment, as local.settings.json would give it."""
+    env = {
+        "ACS_CONNECTION_STRING": emulator.connection_string,
+        "ARCHIVE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+        "CATALOG_TABLE": f"catalog{uuid.uuid4().hex[:12]}",
+        "ACS_RESOURCE_ID": emulator.resource_id,
+        "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
+        "RECORDING_STATE_CALLBACK_URL": receiver.url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("ACS_ENDPOINT", "ARCHIVE_STORAGE_ACCOUNT_URL", "AzureWebJobsStorage"):
+        monkeypatch.delenv(name, raising=False)
+    _reset()
+    yield current_settings()
+    _reset()

@@ -1,0 +1,9 @@
+"""Run function_app.py locally without Functions Core Tools (which cannot be installed here).
+
+Indexes the app like the worker does (`app.get_functions()`) and serves its HTTP triggers at
+`/api/<route>` with route parameters, methods and function-key auth, as `func start` would.
+"""
+
+from tools.devhost.host import DevHost, HttpRoute, load_local_settings
+
+__all__ = ["DevHost", "HttpRoute", "load_local_settings"]

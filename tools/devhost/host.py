@@ -1,0 +1,170 @@
+"""The local host: index the app, then serve its HTTP triggers like `func start`."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import azure.functions as func
+
+from tools.devhost.routes import HttpRoute, http_routes
+
+log = logging.getLogger("devhost")
+MAX_BODY = 100 * 1024 * 1024  # the Functions host's own request size limit
+
+
+class IndexingError(Exception):
+    """function_app.py could not be imported or indexed."""
+
+
+def load_local_settings(path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    """Copy `Values` from local.settings.json into the environment; real env vars win."""
+    target = os.environ if environ is None else environ
+    if not path.exists():
+        return []
+    values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
+    applied = []
+    for name, value in values.items():
+        if name not in target and isinstance(value, str) and not name.startswith("_"):
+            target[name] = value
+            applied.append(name)
+    return applied
+
+
+def index_app(module: str = "function_app") -> list[Any]:
+    """The app's functions, as the Python worker's indexing reports them."""
+    try:
+        imported = __import__(module)
+        return list(imported.app.get_functions())
+    except Exception as error:  # any import-time failure is the user's to fix: say what it was
+        raise IndexingError(f"cannot index {module}.py: {type(error).__name__}: {error}") from error
+
+
+class DevHost:
+    """Serves the HTTP triggers of an indexed app on a loopback port."""
+
+    def __init__(self, functions: list[Any], *, host: str = "127.0.0.1", port: int = 7071,
+                 function_key: str | None = None) -> None:
+        self.routes = http_routes(functions)
+        self.function_key = function_key or secrets.token_urlsafe(24)
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self.base_url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> DevHost:
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="devhost", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> DevHost:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def describe(self) -> list[str]:
+        lines = ["Functions:"]
+        for route in sorted(self.routes, key=lambda r: r.function_name):
+            methods = ",".join(sorted(route.methods))
+            lines.append(f"  {route.function_name}: [{methods}] {self.base_url}/api/{route.template}")
+        return lines
+
+    def authorized(self, route: HttpRoute, headers: Mapping[str, str], params: Mapping[str, str]) -> bool:
+        if route.auth_level == "anonymous":
+            return True
+        given = headers.get("x-functions-key") or params.get("code") or ""
+        return hmac.compare_digest(given.encode(), self.function_key.encode())
+
+    def find(self, method: str, path: str) -> tuple[HttpRoute | None, dict[str, str], bool]:
+        """The route for a path, its parameters, and whether the path exists under another method."""
+        path_exists = False
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if method in route.methods:
+                return route, params, True
+            path_exists = True
+        return None, {}, path_exists
+
+
+def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "devhost"
+
+        def _dispatch(self) -> None:
+            parts = urlsplit(self.path)
+            if not parts.path.startswith("/api/"):
+                self._reply(404, b"")
+                return
+            params = dict(parse_qsl(parts.query, keep_blank_values=True))
+            route, route_params, exists = host.find(self.command, unquote(parts.path[len("/api/"):]).strip("/"))
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_BODY:
+                self._reply(413, b"")
+                return
+            body = self.rfile.read(length) if length else b""
+            if route is None:
+                self._reply(405 if exists else 404, b"")
+                return
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if not host.authorized(route, headers, params):
+                log.info("Refused %s %s: missing or wrong function key", self.command, parts.path)
+                self._reply(401, b"")
+                return
+            request = func.HttpRequest(method=self.command, url=f"{host.base_url}{self.path}", headers=headers,
+                                       params=params, route_params=route_params, body=body)
+            started = time.perf_counter()
+            log.info("Executing 'Functions.%s'", route.function_name)
+            try:
+                response = route.handler(request)
+            except Exception:
+                log.exception("Executed 'Functions.%s' (Failed)", route.function_name)
+                self._reply(500, b"")
+                return
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info("Executed 'Functions.%s' (Succeeded, %.0f ms) -> %s", route.function_name, elapsed,
+                     response.status_code)
+            reply_headers = dict(response.headers)
+            payload = response.get_body() or b""
+            if payload and not any(name.lower() == "content-type" for name in reply_headers):
+                reply_headers["Content-Type"] = f"{response.mimetype}; charset={response.charset}"
+            self._reply(response.status_code, payload, reply_headers)
+
+        def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                if name.lower() not in {"content-length", "transfer-encoding", "connection"}:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet access log
+            return
+
+    return Handler
