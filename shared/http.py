@@ -50,11 +50,6 @@ def read_json(req: func.HttpRequest) -> Any:
             "PayloadTooLarge",
             f"The request body must be at most {MAX_BODY_BYTES} bytes.",
         )
-    content_type = req.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
-        raise ApiError(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "Send the body as application/json."
-        )
     try:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

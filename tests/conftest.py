@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tools.azurite import Azurite, running_azurite
 from shared.callback_auth import reset_openid_cache
 from shared.clients import reset_clients
 from shared.recordings import reset_catalog
@@ -16,6 +15,7 @@ from shared.settings import Settings, current_settings
 from tests.support.callback_receiver import Receiver, callback_receiver
 from tests.support.tls import trusting
 from tools.acs_emulator import AcsEmulator
+from tools.azurite import Azurite, running_azurite
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +41,21 @@ def azurite_executable() -> Path:
     return path
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """In-memory Azurite has nothing to flush: ask once, then end its whole process group.
+
+    (Azurite lingers for as long as clients keep pooled connections open after SIGTERM.)
+    """
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
+
+
 @contextmanager
 def running_azurite() -> Iterator[Azurite]:
     azurite = Azurite(free_port(), free_port(), free_port())
@@ -72,11 +89,6 @@ def running_azurite() -> Iterator[Azurite]:
             wait_for_port(port)
         yield azurite
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
         if process.stderr is not None:
             process.stderr.close()

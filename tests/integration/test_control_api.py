@@ -209,3 +209,15 @@ def test_missing_setting_is_a_configuration_error_naming_it(
     response = start({"serverCallId": "x"})
     assert response.status_code == 500
     assert "ACS_CONNECTION_STRING" in json_body(response)["error"]["message"]
+
+
+def test_json_body_sent_without_a_json_content_type_is_still_accepted(
+    app_settings: Settings, call_id: str
+) -> None:
+    request = http_request(
+        "POST",
+        "recordings",
+        body={"serverCallId": call_id},
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert invoke("start_recording", request).status_code == 201

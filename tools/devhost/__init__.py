@@ -4,6 +4,7 @@ Indexes the app like the worker does (`app.get_functions()`) and serves its HTTP
 `/api/<route>` with route parameters, methods and function-key auth, as `func start` would.
 """
 
-from tools.devhost.host import DevHost, HttpRoute, load_local_settings
+from tools.devhost.host import DevHost, load_local_settings
+from tools.devhost.routes import HttpRoute
 
 __all__ = ["DevHost", "HttpRoute", "load_local_settings"]

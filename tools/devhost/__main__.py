@@ -29,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     key = os.environ.get("DEVHOST_FUNCTION_KEY")
     host = DevHost(functions, host=args.host, port=args.port, function_key=key)
     print("\n".join(host.describe()))
-    print(f"\nFunction key: {'(from DEVHOST_FUNCTION_KEY)' if key else host.function_key}"
-          "  (send as x-functions-key or ?code=)")
+    print(
+        f"\nFunction key: {'(from DEVHOST_FUNCTION_KEY)' if key else host.function_key}"
+        "  (send as x-functions-key or ?code=)"
+    )
     print(f"Listening on {host.base_url}  (Ctrl-C to stop)", flush=True)
     try:
         host.serve_forever()

@@ -53,8 +53,14 @@ def index_app(module: str = "function_app") -> list[Any]:
 class DevHost:
     """Serves the HTTP triggers of an indexed app on a loopback port."""
 
-    def __init__(self, functions: list[Any], *, host: str = "127.0.0.1", port: int = 7071,
-                 function_key: str | None = None) -> None:
+    def __init__(
+        self,
+        functions: list[Any],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 7071,
+        function_key: str | None = None,
+    ) -> None:
         self.routes = http_routes(functions)
         self.function_key = function_key or secrets.token_urlsafe(24)
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
@@ -64,8 +70,9 @@ class DevHost:
         self._thread: threading.Thread | None = None
 
     def start(self) -> DevHost:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="devhost", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="devhost", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -119,7 +126,9 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
                 self._reply(404, b"")
                 return
             params = dict(parse_qsl(parts.query, keep_blank_values=True))
-            route, route_params, exists = host.find(self.command, unquote(parts.path[len("/api/"):]).strip("/"))
+            route, route_params, exists = host.find(
+                self.command, unquote(parts.path[len("/api/") :]).strip("/")
+            )
             length = int(self.headers.get("content-length") or 0)
             if length > MAX_BODY:
                 self._reply(413, b"")
@@ -133,8 +142,14 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
                 log.info("Refused %s %s: missing or wrong function key", self.command, parts.path)
                 self._reply(401, b"")
                 return
-            request = func.HttpRequest(method=self.command, url=f"{host.base_url}{self.path}", headers=headers,
-                                       params=params, route_params=route_params, body=body)
+            request = func.HttpRequest(
+                method=self.command,
+                url=f"{host.base_url}{self.path}",
+                headers=headers,
+                params=params,
+                route_params=route_params,
+                body=body,
+            )
             started = time.perf_counter()
             log.info("Executing 'Functions.%s'", route.function_name)
             try:
@@ -144,8 +159,12 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
                 self._reply(500, b"")
                 return
             elapsed = (time.perf_counter() - started) * 1000
-            log.info("Executed 'Functions.%s' (Succeeded, %.0f ms) -> %s", route.function_name, elapsed,
-                     response.status_code)
+            log.info(
+                "Executed 'Functions.%s' (Succeeded, %.0f ms) -> %s",
+                route.function_name,
+                elapsed,
+                response.status_code,
+            )
             reply_headers = dict(response.headers)
             payload = response.get_body() or b""
             if payload and not any(name.lower() == "content-type" for name in reply_headers):
@@ -164,7 +183,7 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet access log
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     return Handler

@@ -45,13 +45,15 @@ def http_routes(functions: list[Any]) -> list[HttpRoute]:
         template = (trigger.route or function.get_function_name()).strip("/")
         methods = trigger.methods or ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
         level = getattr(trigger.auth_level, "value", trigger.auth_level) or "function"
-        routes.append(HttpRoute(
-            function_name=function.get_function_name(),
-            template=template,
-            methods=frozenset(str(getattr(m, "value", m)).upper() for m in methods),
-            auth_level=str(level).lower(),
-            pattern=compile_template(template),
-            handler=function.get_user_function(),
-        ))
+        routes.append(
+            HttpRoute(
+                function_name=function.get_function_name(),
+                template=template,
+                methods=frozenset(str(getattr(m, "value", m)).upper() for m in methods),
+                auth_level=str(level).lower(),
+                pattern=compile_template(template),
+                handler=function.get_user_function(),
+            )
+        )
     routes.sort(key=lambda route: (route.template.count("{"), -len(route.template)))
     return routes

@@ -1,0 +1,164 @@
+"""Fixtures for the ACS emulator tests: one emulator per session, SDK client, raw signed requests."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from azure.communication.callautomation import CallAutomationClient
+
+from tools.acs_emulator import AcsEmulator, Call
+from tools.acs_emulator.hmac_auth import sign_headers
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference"
+RECORDING_REFERENCE = REFERENCE_DIR / "acs-recording"
+
+ALICE = "8:acs:e333a5b5-c1e4-4984-b752-447bf92d10b7_0000000f-5a35-fb16-02c3-593a0d00053c"
+BOB = "8:acs:e333a5b5-c1e4-4984-b752-447bf92d10b7_0000000f-5a36-3141-e3c7-593a0d00fc67"
+API = "api-version=2026-03-12"
+
+
+def load_reference(name: str) -> Any:
+    """A captured payload from ../shared/reference/acs-recording; skips if it is not available."""
+    path = RECORDING_REFERENCE / name
+    if not path.is_file():
+        pytest.skip(f"reference file {path} not available")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 3.0, interval: float = 0.01) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[AcsEmulator]:
+    with AcsEmulator(activation_delay=0.05, callback_timeout=2.0, callback_retry_delays=(0.05, 0.1)) as emu:
+        yield emu
+
+
+@pytest.fixture
+def client(emulator: AcsEmulator) -> CallAutomationClient:
+    return CallAutomationClient.from_connection_string(
+        emulator.connection_string, connection_verify=emulator.ca_pem_path
+    )
+
+
+@pytest.fixture
+def call(emulator: AcsEmulator) -> Call:
+    return emulator.create_call(participants=[ALICE, BOB])
+
+
+@pytest.fixture
+def http(emulator: AcsEmulator) -> Iterator[requests.Session]:
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise override session.verify
+    session.verify = emulator.ca_pem_path
+    yield session
+    session.close()
+
+
+class SignedClient:
+    """Raw HTTP calls signed exactly like the SDK, for cases the SDK cannot produce."""
+
+    def __init__(self, emulator: AcsEmulator, session: requests.Session) -> None:
+        self.emulator = emulator
+        self.session = session
+        self.host = emulator.endpoint.removeprefix("https://")
+
+    def send(
+        self,
+        method: str,
+        target: str,
+        body: bytes | dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        access_key: str | None = None,
+        sign: bool = True,
+    ) -> requests.Response:
+        raw = json.dumps(body).encode() if isinstance(body, dict) else (body or b"")
+        all_headers = {"Content-Type": "application/json"} if raw else {}
+        if sign:
+            all_headers.update(
+                sign_headers(
+                    method=method,
+                    path_and_query=target,
+                    host=self.host,
+                    body=raw,
+                    access_key=access_key or self.emulator.access_key,
+                )
+            )
+        all_headers.update(headers or {})
+        return self.session.request(method, self.emulator.endpoint + target, data=raw, headers=all_headers)
+
+
+@pytest.fixture
+def signed(emulator: AcsEmulator, http: requests.Session) -> SignedClient:
+    return SignedClient(emulator, http)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class CallbackReceiver:
+    """A loopback HTTPS webhook with a certificate from the emulator CA."""
+
+    url: str
+    received: list[Received] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)  # answered in order, then 200
+
+    def wait_for(self, count: int, timeout: float = 3.0) -> list[Received]:
+        assert wait_until(lambda: len(self.received) >= count, timeout), f"got {len(self.received)} callbacks"
+        return self.received
+
+
+@pytest.fixture
+def callback_receiver(emulator: AcsEmulator) -> Iterator[CallbackReceiver]:
+    receiver = CallbackReceiver(url="")
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with lock:
+                receiver.received.append(Received(self.path, dict(self.headers.items()), body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    emulator.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    receiver.url = f"https://127.0.0.1:{server.server_address[1]}/api/callbacks"
+    yield receiver
+    server.shutdown()
+    server.server_close()
