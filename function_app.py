@@ -3,8 +3,9 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints import callbacks, control
+from blueprints import archive, callbacks, control
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(control.bp)
 app.register_functions(callbacks.bp)
+app.register_functions(archive.bp)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from shared.errors import bad_request
+from shared.times import parse_time
 
 STATE_CHANGED: Final = "Microsoft.Communication.RecordingStateChanged"
 START_FAILED: Final = "Microsoft.Communication.StartRecordingFailed"
@@ -94,21 +95,12 @@ def _time(value: object, target: str) -> datetime:
     if not isinstance(value, str):
         raise bad_request("'time' must be an RFC 3339 timestamp.", target)
     try:
-        parsed = datetime.fromisoformat(_trim_fraction(value.replace("Z", "+00:00")))
+        parsed = parse_time(value)
     except ValueError:
         raise bad_request("'time' must be an RFC 3339 timestamp.", target) from None
     if parsed.tzinfo is None:
         raise bad_request("'time' must carry a time zone.", target)
     return parsed
-
-
-def _trim_fraction(value: str) -> str:
-    """ACS sends 7 fractional digits; Python 3.10 parses at most 6."""
-    head, dot, rest = value.partition(".")
-    if not dot:
-        return value
-    digits = len(rest) - len(rest.lstrip("0123456789"))
-    return f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
 
 
 def _result(value: object) -> ResultInformation | None:

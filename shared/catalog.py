@@ -118,6 +118,7 @@ def entity_to_json(entity: dict[str, Any]) -> dict[str, Any]:
         "updatedAt": entity.get("updatedAt"),
         "stateChanges": json.loads(entity.get("stateChanges") or "[]"),
         "lastError": json.loads(entity["lastError"]) if entity.get("lastError") else None,
+        "archive": json.loads(entity["archive"]) if entity.get("archive") else None,
     }
     return body
 
@@ -169,6 +170,25 @@ class Catalog:
             self._index(event.recording_id, updated.get("serverCallId"))
             return
         raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
+
+    def record_archive(self, recording_id: str, archive: dict[str, Any]) -> None:
+        """Merge the archive's summary into the recording's entity (created if unknown)."""
+        fields = {
+            "PartitionKey": recording_partition(recording_id),
+            "RowKey": _RECORDING_ROW,
+            "recordingId": recording_id,
+            "archive": json.dumps(archive, separators=(",", ":")),
+        }
+        from azure.data.tables import UpdateMode
+
+        self._table.upsert_entity(fields, mode=UpdateMode.MERGE)
+
+    def archive_of(self, recording_id: str) -> dict[str, Any] | None:
+        entity = self._read(recording_id)
+        if entity is None or not entity.get("archive"):
+            return None
+        archive: dict[str, Any] = json.loads(entity["archive"])
+        return archive
 
     def get(self, recording_id: str) -> dict[str, Any] | None:
         entity = self._read(recording_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -19,6 +19,7 @@ MAX_BODY_BYTES: Final = 64 * 1024
 _LOG = logging.getLogger(__name__)
 
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
+AsyncHandler = Callable[..., Awaitable[func.HttpResponse]]
 
 
 def json_response(
@@ -56,6 +57,44 @@ def read_json(req: func.HttpRequest) -> Any:
         raise bad_request("The request body is not valid JSON.", code="InvalidJson") from None
 
 
+def _answer_for(error: Exception, name: str) -> func.HttpResponse:
+    """The one place an exception becomes an HTTP answer."""
+    if isinstance(error, ApiError):
+        if error.status >= 500:
+            _LOG.warning("%s answered %s %s", name, error.status, error.code)
+        return error_response(error)
+    if isinstance(error, SettingsError):
+        _LOG.error("Configuration error: %s", error)
+        return error_response(
+            ApiError(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                "ConfigurationError",
+                f"The service is misconfigured: {error}.",
+            )
+        )
+    if isinstance(error, AzureError):
+        mapped = from_azure_error(error, service=STORAGE)
+        _LOG.warning("Storage call failed: %s -> %s %s", type(error).__name__, mapped.status, mapped.code)
+        return error_response(mapped)
+    _LOG.error("Unhandled error in %s", name, exc_info=error)
+    return error_response(
+        ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "An unexpected error occurred.")
+    )
+
+
+def api_handler_async(handler: AsyncHandler) -> AsyncHandler:
+    """`api_handler` for async handlers (those with a Durable client binding)."""
+
+    @functools.wraps(handler)
+    async def wrapper(req: func.HttpRequest, **bindings: Any) -> func.HttpResponse:
+        try:
+            return await handler(req, **bindings)
+        except Exception as error:
+            return _answer_for(error, handler.__name__)
+
+    return wrapper
+
+
 def api_handler(handler: Handler) -> Handler:
     """Run a handler and turn every failure into our error body; never leak exception text."""
 
@@ -63,27 +102,7 @@ def api_handler(handler: Handler) -> Handler:
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
         try:
             return handler(req)
-        except ApiError as error:
-            if error.status >= 500:
-                _LOG.warning("%s answered %s %s", handler.__name__, error.status, error.code)
-            return error_response(error)
-        except SettingsError as error:
-            _LOG.error("Configuration error: %s", error)
-            return error_response(
-                ApiError(
-                    HTTPStatus.INTERNAL_SERVER_ERROR,
-                    "ConfigurationError",
-                    f"The service is misconfigured: {error}.",
-                )
-            )
-        except AzureError as error:
-            mapped = from_azure_error(error, service=STORAGE)
-            _LOG.warning("Storage call failed: %s -> %s %s", type(error).__name__, mapped.status, mapped.code)
-            return error_response(mapped)
-        except Exception:
-            _LOG.exception("Unhandled error in %s", handler.__name__)
-            return error_response(
-                ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "An unexpected error occurred.")
-            )
+        except Exception as error:
+            return _answer_for(error, handler.__name__)
 
     return wrapper

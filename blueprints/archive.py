@@ -1,0 +1,95 @@
+"""Archive triggers: Event Grid -> Durable orchestration -> chunk activities; archive routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from http import HTTPStatus
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared.archive_jobs import InvalidEventError, parse_archive_event
+from shared.archive_orchestration import (
+    ARCHIVE_CHUNK,
+    DELETE_SOURCE_CHUNK,
+    ORCHESTRATOR,
+    RECORD_ARCHIVE,
+    archive_orchestration,
+)
+from shared.archive_service import delete_source_chunk, record_archive, run_archive_chunk
+from shared.archive_start import start_archive
+from shared.archive_status import archive_status, delete_archived_source
+from shared.http import api_handler_async, json_response
+from shared.recordings import checked_recording_id
+from shared.settings import current_settings
+
+bp = df.Blueprint()
+_LOG = logging.getLogger(__name__)
+
+
+@bp.function_name("on_recording_file_status_updated")
+@bp.event_grid_trigger(arg_name="event")
+@bp.durable_client_input(client_name="client")
+async def on_recording_file_status_updated(
+    event: func.EventGridEvent, client: df.DurableOrchestrationClient
+) -> None:
+    try:
+        job = parse_archive_event(
+            event_type=event.event_type,
+            subject=event.subject,
+            event_id=event.id,
+            event_time=event.event_time,
+            data=event.get_json(),
+        )
+    except InvalidEventError as error:
+        # Dropped, not raised: a malformed or forged event must not be retried forever.
+        _LOG.warning("Dropped event %s (%s): %s", event.id, event.event_type, error)
+        return
+    await start_archive(client, job, delete_source=current_settings().archive_delete_source)
+
+
+@bp.function_name(ORCHESTRATOR)
+@bp.orchestration_trigger(context_name="context")
+def archive_recording(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    return (yield from archive_orchestration(context))
+
+
+@bp.function_name(ARCHIVE_CHUNK)
+@bp.activity_trigger(input_name="payload")
+def archive_chunk(payload: dict[str, Any]) -> dict[str, Any]:
+    return run_archive_chunk(current_settings(), payload)
+
+
+@bp.function_name(RECORD_ARCHIVE)
+@bp.activity_trigger(input_name="manifest")
+def record_archive_activity(manifest: dict[str, Any]) -> None:
+    record_archive(current_settings(), manifest)
+
+
+@bp.function_name(DELETE_SOURCE_CHUNK)
+@bp.activity_trigger(input_name="payload")
+def delete_source_chunk_activity(payload: dict[str, Any]) -> bool:
+    return delete_source_chunk(current_settings(), str(payload["deleteLocation"]))
+
+
+@bp.function_name("get_archive")
+@bp.route(route="recordings/{recordingId}/archive", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@api_handler_async
+async def get_archive(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    recording_id = checked_recording_id(req.route_params.get("recordingId"))
+    return json_response(await archive_status(current_settings(), client, recording_id))
+
+
+@bp.function_name("delete_recording_content")
+@bp.route(route="recordings/{recordingId}/content", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@api_handler_async
+async def delete_recording_content(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    recording_id = checked_recording_id(req.route_params.get("recordingId"))
+    result = await delete_archived_source(current_settings(), client, recording_id)
+    return json_response(result, HTTPStatus.OK)

@@ -1,0 +1,146 @@
+"""The archive orchestrator: deterministic (no clocks, no I/O, no randomness), replay-safe.
+
+Fan out one activity per chunk (with retries), fan in while publishing progress as custom
+status, record the manifest and catalog, then - only if the whole archive is verified and
+deletion is enabled - delete the ACS copy of each verified chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, Final
+
+import azure.durable_functions as df
+
+from shared.archive_jobs import ArchiveJob
+from shared.blob_layout import manifest_blob_name, recording_prefix
+
+ARCHIVE_CHUNK: Final = "archive_chunk"
+RECORD_ARCHIVE: Final = "record_archive"
+DELETE_SOURCE_CHUNK: Final = "delete_source_chunk"
+ORCHESTRATOR: Final = "archive_recording"
+
+
+def chunk_retry() -> df.RetryOptions:
+    """Backoff 5 s, 10 s, 20 s, 40 s: long enough for throttling, bounded at 5 attempts."""
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=5)
+    options.backoff_coefficient = 2.0
+    options.max_retry_interval_in_milliseconds = 60_000
+    return options
+
+
+def orchestration_input(job: ArchiveJob, *, delete_source: bool) -> dict[str, Any]:
+    return {"job": job.to_json(), "deleteSource": delete_source}
+
+
+def progress(phase: str, done: int, total: int, bytes_done: int, failed: int = 0) -> dict[str, Any]:
+    return {
+        "phase": phase,
+        "chunksDone": done,
+        "chunksTotal": total,
+        "chunksFailed": failed,
+        "bytesDone": bytes_done,
+    }
+
+
+def archive_orchestration(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    payload = context.get_input()
+    job = ArchiveJob.from_json(payload["job"])
+    delete_source = bool(payload.get("deleteSource"))
+    prefix = recording_prefix(job.start_time, job.recording_key)
+    total = len(job.chunks)
+    retry = chunk_retry()
+    context.set_custom_status(progress("archiving", 0, total, 0))
+    pending = [
+        context.call_activity_with_retry(
+            ARCHIVE_CHUNK, retry, {"chunk": chunk.to_json(), "prefix": prefix, "formatHint": job.format_hint}
+        )
+        for chunk in job.chunks
+    ]
+    archived: list[dict[str, Any]] = []
+    errors: list[str] = []
+    while pending:
+        finished = yield context.task_any(pending)
+        pending.remove(finished)
+        if isinstance(finished.result, Exception):
+            errors.append(str(finished.result)[:500])
+        else:
+            archived.append(finished.result)
+        context.set_custom_status(
+            progress("archiving", len(archived), total, sum(int(a["size"]) for a in archived), len(errors))
+        )
+    archived.sort(key=lambda item: int(item["index"]))
+    verified = not errors and len(archived) == total
+    manifest = _manifest(context, job, prefix, archived, errors, "Completed" if verified else "Failed")
+    if delete_source:
+        manifest["sourceDeletion"] = "pending" if verified else "skippedArchiveFailed"
+    yield context.call_activity_with_retry(RECORD_ARCHIVE, retry, manifest)
+    if not verified:
+        context.set_custom_status(
+            progress("failed", len(archived), total, sum(int(a["size"]) for a in archived), len(errors))
+        )
+        raise RuntimeError(f"{len(errors)} of {total} chunks could not be archived: {errors[0]}")
+    if delete_source:
+        context.set_custom_status(progress("deletingSource", total, total, manifest["totalBytes"]))
+        deletions = [
+            context.call_activity_with_retry(
+                DELETE_SOURCE_CHUNK, retry, {"deleteLocation": chunk["deleteLocation"]}
+            )
+            for chunk in manifest["chunks"]
+            if chunk.get("deleteLocation") and chunk.get("sha256")
+        ]
+        yield context.task_all(deletions)
+        manifest = {
+            **manifest,
+            "sourceDeletion": "deleted",
+            "chunks": [{**c, "sourceDeleted": bool(c.get("deleteLocation"))} for c in manifest["chunks"]],
+        }
+        yield context.call_activity_with_retry(RECORD_ARCHIVE, retry, manifest)
+    context.set_custom_status(progress("done", total, total, manifest["totalBytes"]))
+    return {"manifest": manifest["manifestBlobName"], "chunks": total, "bytes": manifest["totalBytes"]}
+
+
+def _manifest(
+    context: df.DurableOrchestrationContext,
+    job: ArchiveJob,
+    prefix: str,
+    archived: list[dict[str, Any]],
+    errors: list[str],
+    status: str,
+) -> dict[str, Any]:
+    delete_locations = {chunk.document_id: chunk.delete_location for chunk in job.chunks}
+    chunks = [
+        {
+            "index": item["index"],
+            "documentId": item["document_id"],
+            "blobName": item["blob_name"],
+            "metadataBlobName": item["metadata_blob_name"],
+            "size": item["size"],
+            "sha256": item["sha256"],
+            "contentType": item["content_type"],
+            "endReason": item["end_reason"],
+            "deleteLocation": delete_locations.get(item["document_id"]),
+            "sourceDeleted": False,
+        }
+        for item in archived
+    ]
+    return {
+        "recordingId": job.recording_id,
+        "recordingKey": job.recording_key,
+        "serverCallId": job.server_call_id,
+        "instanceId": context.instance_id,
+        "status": status,
+        "eventId": job.event_id,
+        "eventTime": job.event_time,
+        "recordingStartTime": job.start_time,
+        "recordingDurationMs": job.duration_ms,
+        "sessionEndReason": job.session_end_reason,
+        "recordedAt": context.current_utc_datetime.isoformat(),
+        "prefix": prefix,
+        "manifestBlobName": manifest_blob_name(prefix),
+        "chunksExpected": len(job.chunks),
+        "chunks": chunks,
+        "totalBytes": sum(int(c["size"]) for c in chunks),
+        "sourceDeletion": "notRequested",
+        "errors": errors,
+    }

@@ -1,0 +1,374 @@
+"""One chunk: ranged downloads from ACS -> staged blocks -> one verified, conditional commit.
+
+Why this shape:
+- Memory is bounded by `in_flight x range_bytes` (+1 range), never by the file size.
+- Block ids are a function of (offset, length), so a retry, or a concurrent twin run, stages the
+  same ids with the same bytes; blocks already staged by a crashed attempt are not uploaded again.
+- The SHA-256 is computed over the whole content, in order, while it streams; the total length
+  is checked against `Content-Range`; the blob is committed once, with its hash in metadata and
+  `If-None-Match: *`, so an archived blob is never rewritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from shared.archive_jobs import ChunkJob
+from shared.blob_layout import content_blob_name, media_type, metadata_blob_name
+
+if TYPE_CHECKING:
+    from azure.communication.callautomation import CallAutomationClient
+    from azure.core.rest import HttpResponse
+    from azure.storage.blob import BlobClient, ContainerClient
+
+_LOG = logging.getLogger(__name__)
+MiB: Final = 1024 * 1024
+MAX_METADATA_BYTES: Final = 4 * MiB
+_CONTENT_RANGE: Final = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+_RETRYABLE_STATUS: Final = {408, 429, 500, 502, 503, 504}
+
+
+class TransferError(Exception):
+    """The chunk could not be archived as verified bytes; the activity fails and is retried."""
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    range_bytes: int = 4 * MiB
+    in_flight: int = 6
+    range_attempts: int = 4
+    retry_delay_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class ChunkArchive:
+    """What was archived for one chunk (goes into the manifest)."""
+
+    index: int
+    document_id: str
+    blob_name: str
+    metadata_blob_name: str
+    size: int
+    sha256: str
+    content_type: str
+    end_reason: str
+    skipped: bool = False
+    reused_blocks: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def block_id(offset: int, length: int) -> str:
+    """Deterministic, fixed-width block id (every id in a blob must have the same length)."""
+    return base64.b64encode(f"{offset:016d}-{length:012d}".encode()).decode()
+
+
+def plan_ranges(total: int, range_bytes: int) -> list[tuple[int, int]]:
+    return [(offset, min(range_bytes, total - offset)) for offset in range(0, total, range_bytes)]
+
+
+def parse_content_range(value: str | None) -> tuple[int, int, int] | None:
+    """`bytes a-b/n` -> (a, b, n); None when absent or unparseable."""
+    found = _CONTENT_RANGE.fullmatch((value or "").strip())
+    return None if found is None else (int(found[1]), int(found[2]), int(found[3]))
+
+
+def archive_chunk(
+    chunk: ChunkJob,
+    *,
+    prefix: str,
+    format_hint: str | None,
+    acs: CallAutomationClient,
+    container: ContainerClient,
+    options: TransferOptions = TransferOptions(),
+) -> ChunkArchive:
+    """Archive one chunk's content and metadata; skip it when already archived and verified."""
+    media = media_type(chunk.content_location, format_hint)
+    names = (
+        content_blob_name(prefix, chunk.index, chunk.document_id, media.extension),
+        metadata_blob_name(prefix, chunk.index, chunk.document_id),
+    )
+    blob = container.get_blob_client(names[0])
+    existing = _verified_archive(blob, chunk)
+    _copy_metadata(acs, chunk, container.get_blob_client(names[1]))
+    if existing is not None:
+        size, digest = existing
+        return ChunkArchive(
+            chunk.index,
+            chunk.document_id,
+            *names,
+            size,
+            digest,
+            media.content_type,
+            chunk.end_reason,
+            skipped=True,
+        )
+    size, digest, reused = _stream_content(acs, chunk, blob, media.content_type, options)
+    return ChunkArchive(
+        chunk.index,
+        chunk.document_id,
+        *names,
+        size,
+        digest,
+        media.content_type,
+        chunk.end_reason,
+        reused_blocks=reused,
+    )
+
+
+def _verified_archive(blob: BlobClient, chunk: ChunkJob) -> tuple[int, str] | None:
+    try:
+        properties = blob.get_blob_properties()
+    except ResourceNotFoundError:
+        return None
+    metadata = properties.metadata or {}
+    if metadata.get("source_document_id") != chunk.document_id or not metadata.get("sha256"):
+        raise TransferError(f"blob for chunk {chunk.index} exists but is not this chunk's verified archive")
+    if str(properties.size) != metadata.get("size"):
+        raise TransferError(f"archived blob for chunk {chunk.index} has the wrong size")
+    return int(properties.size), metadata["sha256"]
+
+
+def _copy_metadata(acs: CallAutomationClient, chunk: ChunkJob, target: BlobClient) -> None:
+    """The chunk's metadata document, validated as JSON, stored once beside the content."""
+    from azure.storage.blob import ContentSettings
+
+    response = _download(acs, chunk.metadata_location)
+    raw = bytearray()
+    for piece in response.iter_bytes():
+        raw += piece
+        if len(raw) > MAX_METADATA_BYTES:
+            raise TransferError("the metadata document is implausibly large")
+    try:
+        document = json.loads(bytes(raw))
+    except ValueError:
+        raise TransferError(f"metadata of chunk {chunk.index} is not JSON") from None
+    body = json.dumps(document, indent=2, sort_keys=True).encode()
+    with contextlib.suppress(ResourceExistsError):  # stored by an earlier attempt; it never changes
+        target.upload_blob(
+            body, overwrite=False, content_settings=ContentSettings(content_type="application/json")
+        )
+
+
+def _stream_content(
+    acs: CallAutomationClient, chunk: ChunkJob, blob: BlobClient, content_type: str, options: TransferOptions
+) -> tuple[int, str, int]:
+    first, total = _first_range(acs, chunk.content_location, options)
+    ranges = plan_ranges(total, options.range_bytes)
+    staged = _staged_block_ids(blob)
+    digest = hashlib.sha256()
+    reused = 0
+    hashed = 0
+    with ThreadPoolExecutor(max_workers=options.in_flight, thread_name_prefix="range") as pool:
+        window: deque[Future[bytes | bytearray]] = deque()
+        pending = iter(ranges[1:])
+
+        def stage_first() -> bytes | bytearray:
+            _stage(blob, ranges[0], first, staged)
+            return first
+
+        window.append(pool.submit(stage_first) if ranges else _done(b""))
+        _fill(
+            window,
+            pending,
+            options.in_flight,
+            lambda r: pool.submit(_fetch_and_stage, acs, chunk, blob, r, staged, options),
+        )
+        while window:
+            data = window.popleft().result()
+            digest.update(data)
+            hashed += len(data)
+            del data
+            _fill(
+                window,
+                pending,
+                options.in_flight,
+                lambda r: pool.submit(_fetch_and_stage, acs, chunk, blob, r, staged, options),
+            )
+    reused = sum(1 for r in ranges if block_id(*r) in staged)
+    if hashed != total:
+        raise TransferError(f"chunk {chunk.index}: read {hashed} bytes, Content-Range said {total}")
+    sha = digest.hexdigest()
+    _commit(blob, chunk, ranges, total, sha, content_type)
+    return total, sha, reused
+
+
+def _done(value: bytes) -> Future[bytes | bytearray]:
+    future: Future[bytes | bytearray] = Future()
+    future.set_result(value)
+    return future
+
+
+def _fill(
+    window: deque[Future[bytes | bytearray]], pending: Iterator[tuple[int, int]], limit: int, submit: Any
+) -> None:
+    while len(window) < limit:
+        next_range = next(pending, None)
+        if next_range is None:
+            return
+        window.append(submit(next_range))
+
+
+def _first_range(acs: CallAutomationClient, url: str, options: TransferOptions) -> tuple[bytearray, int]:
+    """The first range, which also tells the total size (Content-Range)."""
+    return _fetch(acs, url, (0, options.range_bytes), options, probe=True)
+
+
+def _fetch_and_stage(
+    acs: CallAutomationClient,
+    chunk: ChunkJob,
+    blob: BlobClient,
+    span: tuple[int, int],
+    staged: set[str],
+    options: TransferOptions,
+) -> bytearray:
+    data, _ = _fetch(acs, chunk.content_location, span, options)
+    _stage(blob, span, data, staged)
+    return data
+
+
+def _stage(blob: BlobClient, span: tuple[int, int], data: bytes | bytearray, staged: set[str]) -> None:
+    identifier = block_id(*span)
+    if identifier not in staged:
+        blob.stage_block(identifier, bytes(data), length=len(data))
+
+
+def _fetch(
+    acs: CallAutomationClient,
+    url: str,
+    span: tuple[int, int],
+    options: TransferOptions,
+    *,
+    probe: bool = False,
+) -> tuple[bytearray, int]:
+    """GET one byte range into a buffer of exactly its size; retries resets and throttling."""
+    offset, length = span
+    last_error: Exception | None = None
+    for attempt in range(options.range_attempts):
+        try:
+            response = _download(acs, url, headers={"Range": f"bytes={offset}-{offset + length - 1}"})
+            bounds = parse_content_range(response.headers.get("Content-Range"))
+            if response.status_code == 206 and bounds is not None:
+                start, end, total = bounds
+                if start != offset or (not probe and end != offset + length - 1):
+                    raise TransferError(f"asked for bytes {offset}-{offset + length - 1}, got {start}-{end}")
+            elif response.status_code == 200 and offset == 0 and probe:
+                total = int(bounds[2]) if bounds else int(response.headers.get("Content-Length", "-1"))
+                end = total - 1
+                if total > length:  # the server ignored Range: refuse rather than buffer it all
+                    raise TransferError("the recording host ignored the Range header")
+            else:
+                raise TransferError(f"unexpected download answer {response.status_code}")
+            expected = end - start + 1 if response.status_code == 206 else total
+            return _read_exactly(response, expected), total
+        except (ServiceResponseError, ServiceRequestError, _ShortReadError) as error:
+            last_error = error
+        except HttpResponseError as error:
+            if error.status_code not in _RETRYABLE_STATUS:
+                raise
+            last_error = error
+        time.sleep(_retry_delay(last_error, attempt, options))
+    raise TransferError(
+        f"bytes {offset}-{offset + length - 1} failed after retries: {type(last_error).__name__}"
+    )
+
+
+class _ShortReadError(Exception):
+    pass
+
+
+def _download(acs: CallAutomationClient, url: str, **kwargs: Any) -> HttpResponse:
+    """The SDK annotates `download_recording` as Iterable[bytes] but returns the streaming
+    azure-core HttpResponse (its own comment: issue #42835); we need its status and headers."""
+    return cast("HttpResponse", acs.download_recording(url, **kwargs))
+
+
+def _read_exactly(response: Any, expected: int) -> bytearray:
+    buffer = bytearray(expected)
+    view = memoryview(buffer)
+    position = 0
+    try:
+        for piece in response.iter_bytes():
+            end = position + len(piece)
+            if end > expected:
+                raise TransferError("the recording host sent more bytes than the range holds")
+            view[position:end] = piece
+            position = end
+    except (ServiceResponseError, OSError) as error:
+        raise _ShortReadError(str(error)) from error
+    finally:
+        view.release()
+    if position != expected:
+        raise _ShortReadError(f"got {position} of {expected} bytes")
+    return buffer
+
+
+def _retry_delay(error: Exception | None, attempt: int, options: TransferOptions) -> float:
+    """The server's Retry-After when it gave one (capped), else exponential backoff."""
+    backoff = options.retry_delay_s * 2.0**attempt
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    try:
+        delay = float(str(headers.get("Retry-After", backoff)))
+    except ValueError:
+        return backoff
+    return min(delay, 30.0)
+
+
+def _staged_block_ids(blob: BlobClient) -> set[str]:
+    try:
+        _, uncommitted = blob.get_block_list("uncommitted")
+    except ResourceNotFoundError:
+        return set()
+    return {block.id for block in uncommitted}
+
+
+def _commit(
+    blob: BlobClient, chunk: ChunkJob, ranges: list[tuple[int, int]], total: int, sha: str, content_type: str
+) -> None:
+    from azure.storage.blob import BlobBlock, ContentSettings
+
+    metadata = {
+        "sha256": sha,
+        "size": str(total),
+        "source_document_id": chunk.document_id,
+        "chunk_index": str(chunk.index),
+    }
+    try:
+        blob.commit_block_list(
+            [BlobBlock(block_id(*r)) for r in ranges],
+            metadata=metadata,
+            content_settings=ContentSettings(content_type=content_type),
+            if_none_match="*",
+        )
+    except (ResourceExistsError, HttpResponseError) as error:
+        if getattr(error, "status_code", None) not in (409, 412):
+            raise
+        existing = _verified_archive(blob, chunk)  # a concurrent twin committed first
+        if existing is None or existing[1] != sha:
+            raise TransferError(
+                f"chunk {chunk.index} was archived concurrently with different bytes"
+            ) from error
+        return
+    properties = blob.get_blob_properties()
+    if properties.size != total:
+        raise TransferError(f"committed blob has {properties.size} bytes, expected {total}")
