@@ -14,12 +14,13 @@ import ssl
 import threading
 import time
 import urllib.request
-from typing import Any, Final
-
-import jwt
+from typing import TYPE_CHECKING, Any, Final
 
 from shared.errors import ApiError
 from shared.settings import SettingsError
+
+if TYPE_CHECKING:
+    import jwt
 
 _LOG = logging.getLogger(__name__)
 _CONFIG_TTL_SECONDS: Final = 3600
@@ -38,6 +39,8 @@ class _OpenIdConfiguration:
         self._keys: jwt.PyJWKClient | None = None
 
     def current(self) -> tuple[str, jwt.PyJWKClient]:
+        import jwt  # deferred: PyJWT + cryptography cost ~40 ms of every cold start
+
         with self._lock:
             if self._keys is None or time.monotonic() - self._fetched_at > _CONFIG_TTL_SECONDS:
                 document = _fetch_json(self._url)
@@ -98,6 +101,8 @@ def verify_callback_token(
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized()
+    import jwt
+
     try:
         issuer, keys = _configuration(openid_configuration_url).current()
     except (OSError, ValueError) as error:

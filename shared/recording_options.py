@@ -10,12 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from azure.communication.callautomation import AzureBlobContainerRecordingStorage, ChannelAffinity
-
-# The SDK's own raw-id parser; 1.6.0 does not re-export it from the package root. Pinned in
-# requirements.txt and covered by tests/unit/test_recording_options.py.
-from azure.communication.callautomation._shared.models import identifier_from_raw_id
-
 from shared.errors import bad_request
 from shared.urls import https_url_problem
 
@@ -76,6 +70,13 @@ class StartRecordingOptions:
 
     def to_sdk_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `CallAutomationClient.start_recording`."""
+        # Imported here, not at module level: the SDK costs ~20 ms of every cold start.
+        from azure.communication.callautomation import AzureBlobContainerRecordingStorage, ChannelAffinity
+
+        # The SDK's own raw-id parser; 1.6.0 does not re-export it from the package root. Pinned
+        # in requirements.txt and covered by tests/unit/test_recording_options.py.
+        from azure.communication.callautomation._shared.models import identifier_from_raw_id
+
         locator_keyword = {
             "serverCallId": "server_call_id",
             "groupCallId": "group_call_id",

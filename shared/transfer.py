@@ -250,7 +250,7 @@ def _fetch_and_stage(
 def _stage(blob: BlobClient, span: tuple[int, int], data: bytes | bytearray, staged: set[str]) -> None:
     identifier = block_id(*span)
     if identifier not in staged:
-        blob.stage_block(identifier, bytes(data), length=len(data))
+        blob.stage_block(identifier, data, length=len(data))
 
 
 def _fetch(
