@@ -250,7 +250,8 @@ def _fetch_and_stage(
 def _stage(blob: BlobClient, span: tuple[int, int], data: bytes | bytearray, staged: set[str]) -> None:
     identifier = block_id(*span)
     if identifier not in staged:
-        blob.stage_block(identifier, data, length=len(data))
+        # bytearray is accepted as-is (checked against Azurite); converting would copy every range.
+        blob.stage_block(identifier, data, length=len(data))  # type: ignore[arg-type]
 
 
 def _fetch(

@@ -47,8 +47,26 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 3.0, interval: fl
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[AcsEmulator]:
-    with AcsEmulator(activation_delay=0.05, callback_timeout=2.0, callback_retry_delays=(0.05, 0.1)) as emu:
+    with AcsEmulator(
+        activation_delay=0.05,
+        callback_timeout=2.0,
+        callback_retry_delays=(0.05, 0.1),
+        file_status_delay=0.02,
+        event_retry_base=0.02,
+        event_max_attempts=4,
+    ) as emu:
         yield emu
+
+
+@pytest.fixture(autouse=True)
+def _reset_content_knobs(emulator: AcsEmulator) -> Iterator[None]:
+    """Faults, webhooks and the chunk size are emulator-wide: never let one test leak them."""
+    max_chunk_bytes = emulator.max_chunk_bytes
+    yield
+    emulator.clear_faults()
+    emulator.clear_event_webhooks()
+    emulator.flush_held_events()
+    emulator.max_chunk_bytes = max_chunk_bytes
 
 
 @pytest.fixture
@@ -125,6 +143,7 @@ class CallbackReceiver:
     url: str
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)  # answered in order, then 200
+    answer_validation: bool = True  # echo Event Grid validation codes / allow CloudEvents origin
 
     def wait_for(self, count: int, timeout: float = 3.0) -> list[Received]:
         assert wait_until(lambda: len(self.received) >= count, timeout), f"got {len(self.received)} callbacks"
@@ -144,10 +163,25 @@ def callback_receiver(emulator: AcsEmulator) -> Iterator[CallbackReceiver]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            answer = b""
             with lock:
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
+            if self.headers.get("aeg-event-type") == "SubscriptionValidation" and receiver.answer_validation:
+                code = json.loads(body)[0]["data"]["validationCode"]
+                answer = json.dumps({"validationResponse": code}).encode()
             self.send_response(status)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def do_OPTIONS(self) -> None:
+            with lock:
+                receiver.received.append(Received(self.path, dict(self.headers.items()), b""))
+            self.send_response(200)
+            origin = self.headers.get("WebHook-Request-Origin", "")
+            if receiver.answer_validation:
+                self.send_header("WebHook-Allowed-Origin", origin)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -162,3 +196,46 @@ def callback_receiver(emulator: AcsEmulator) -> Iterator[CallbackReceiver]:
     yield receiver
     server.shutdown()
     server.server_close()
+
+
+CAROL = "8:acs:e333a5b5-c1e4-4984-b752-447bf92d10b7_0000000f-5a37-0000-0000-593a0d00aaaa"
+DAVE = "8:acs:e333a5b5-c1e4-4984-b752-447bf92d10b7_0000000f-5a38-0000-0000-593a0d00bbbb"
+
+
+def start_recording(client: CallAutomationClient, call: Call, **options: Any) -> str:
+    """Start through the SDK; returns the recording id."""
+    started = client.start_recording(server_call_id=call.server_call_id, **options)
+    assert started.recording_id is not None
+    return str(started.recording_id)
+
+
+@pytest.fixture
+def dns(emulator: AcsEmulator) -> Iterator[None]:
+    """``*.asm.skype.com`` resolves to the emulator while the test runs."""
+    with emulator.loopback_dns():
+        yield
+
+
+def content_get(
+    emulator: AcsEmulator,
+    session: requests.Session,
+    url: str,
+    headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    access_key: str | None = None,
+    stream: bool = False,
+) -> requests.Response:
+    """A content request signed exactly like the SDK downloader (resource host, ``x-ms-host``)."""
+    target = url.split("://", 1)[1]
+    target = target[target.index("/") :]
+    all_headers = sign_headers(
+        method=method,
+        path_and_query=target,
+        host=emulator.endpoint.removeprefix("https://"),
+        body=b"",
+        access_key=access_key or emulator.access_key,
+    )
+    all_headers["x-ms-host"] = emulator.host
+    all_headers.update(headers or {})
+    return session.request(method, url, headers=all_headers, stream=stream)

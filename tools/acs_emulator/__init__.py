@@ -5,7 +5,20 @@ authentication, the recording state machine, repeatability and signed RecordingS
 callbacks, so the app and its tests can run against the real SDK without Azure.
 """
 
+from .events import EventDelivery, WebhookValidationError
+from .loopback_dns import loopback_dns
+from .recording_files import RecordingChunk, RecordingFiles
 from .server import AcsEmulator
 from .state import Call, RecordingSnapshot, StateChange
 
-__all__ = ["AcsEmulator", "Call", "RecordingSnapshot", "StateChange"]
+__all__ = [
+    "AcsEmulator",
+    "Call",
+    "EventDelivery",
+    "RecordingChunk",
+    "RecordingFiles",
+    "RecordingSnapshot",
+    "StateChange",
+    "WebhookValidationError",
+    "loopback_dns",
+]

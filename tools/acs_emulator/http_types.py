@@ -42,7 +42,7 @@ class Response:
     """Status, headers and a body that is bytes or an iterable of chunks (then give the length)."""
 
     status: int
-    body: bytes | Iterable[bytes] = b""
+    body: bytes | Iterable[bytes | memoryview] = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     content_length: int | None = None  # required when body is an iterable
 
@@ -86,6 +86,14 @@ class ApiError(Exception):
         if self.details:
             error["details"] = self.details
         return json_response(self.status, {"error": error}, self.headers)
+
+
+class ConnectionAbortError(Exception):
+    """Raised by a response body iterator to drop the connection with a TCP reset (fault injection).
+
+    The HTTP layer closes the socket abortively (SO_LINGER 0), so the client sees ECONNRESET
+    mid-body, as with a crashed or overloaded front end.
+    """
 
 
 def internal_error() -> ApiError:

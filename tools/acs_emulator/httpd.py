@@ -11,13 +11,14 @@ import contextlib
 import logging
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .http_types import JSON_CONTENT_TYPE, ApiError, Request, Response, internal_error
+from .http_types import JSON_CONTENT_TYPE, ApiError, ConnectionAbortError, Request, Response, internal_error
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +62,27 @@ class TlsHttpServer(ThreadingHTTPServer):
         except (OSError, ssl.SSLError) as exc:
             log.debug("TLS handshake with %s failed: %s", client_address, exc)
             return
+        abort = False
         try:
             _Handler(tls, client_address, self)
+        except ConnectionAbortError:
+            abort = True
         finally:
-            _lingering_close(tls)
+            if abort:
+                _abortive_close(tls)
+            else:
+                _lingering_close(tls)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
+def _abortive_close(tls: ssl.SSLSocket) -> None:
+    """Close with SO_LINGER 0: the kernel sends RST instead of FIN (injected connection reset)."""
+    with contextlib.suppress(OSError):
+        tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        tls.close()
 
 
 def _lingering_close(tls: ssl.SSLSocket) -> None:
@@ -230,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ssl.SSLError):
             self.close_connection = True
 
-    def _write_body(self, body: bytes | Iterable[bytes], length: int) -> None:
+    def _write_body(self, body: bytes | Iterable[bytes | memoryview], length: int) -> None:
         if isinstance(body, bytes):
             self.wfile.write(body)
             return

@@ -1,4 +1,9 @@
-"""``AcsEmulator``: wires TLS, routing, auth, state and callbacks into one local HTTPS service."""
+"""``AcsEmulator``: wires TLS, routing, auth, state, callbacks and recording content into one HTTPS service.
+
+One TLS server and port serve both planes: the control plane at ``https://127.0.0.1:PORT/calling/...``
+and the content plane at ``https://us-storage.asm.skype.com:PORT/v1/objects/...`` (the name is
+resolved to loopback with :func:`.loopback_dns.loopback_dns`; the certificate names it).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ import logging
 import re
 import secrets
 import threading
+import time
 import uuid
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from types import TracebackType
 
@@ -16,7 +24,18 @@ import trustme
 from . import admin_api
 from . import recording_api as api
 from .admin_api import AdminApi, require_loopback_peer
+from .admin_content import ContentAdminApi
 from .callbacks import CallbackDelivery, CallbackDispatcher, CallbackSigner, build_state_changed_event
+from .content_api import CONTENT_PATH, OBJECT_PATH, ContentApi
+from .events import (
+    EventDelivery,
+    EventDispatcher,
+    EventSchema,
+    Webhook,
+    build_file_status_event,
+    default_topic,
+)
+from .faults import HTTP_FAULTS, FaultInjector, FaultKind, FaultRule, apply_body_faults, status_error
 from .hmac_auth import decode_access_key
 from .http_types import (
     ApiError,
@@ -30,8 +49,25 @@ from .http_types import (
     redact_headers,
 )
 from .httpd import TlsHttpServer
+from .loopback_dns import loopback_dns
+from .media import WAV_MAX_BYTES
+from .recording_files import (
+    DEFAULT_MAX_CHUNK_BYTES,
+    MIN_CHUNK_BYTES,
+    ContentStore,
+    RecordingFiles,
+    TimelineOverride,
+    build_recording_files,
+)
 from .schema import StartRecordingOptions
-from .state import Call, EmulatorState, RecordingSnapshot, StateChange, TransitionListener
+from .state import (
+    Call,
+    EmulatorState,
+    RecordingNotFoundError,
+    RecordingSnapshot,
+    StateChange,
+    TransitionListener,
+)
 from .tls import TlsMaterial, create_tls_material
 
 log = logging.getLogger(__name__)
@@ -62,6 +98,13 @@ class AcsEmulator:
         callback_timeout: float = 3.0,
         callback_retry_delays: tuple[float, ...] = (0.2, 0.5),
         callback_ca_files: tuple[str, ...] = (),
+        content_host: str = "us-storage.asm.skype.com",
+        max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
+        file_status_delay: float = 0.2,
+        event_topic: str | None = None,
+        event_timeout: float = 3.0,
+        event_retry_base: float = 0.1,
+        event_max_attempts: int = 6,
     ) -> None:
         self.host = host
         self.port = port
@@ -83,6 +126,20 @@ class AcsEmulator:
         self._dispatcher: CallbackDispatcher | None = None
         self._signer: CallbackSigner | None = None
         self.endpoint = ""
+        # -- content plane
+        self.content_host = content_host
+        self._max_chunk_bytes = 0
+        self.max_chunk_bytes = max_chunk_bytes
+        self.file_status_delay = file_status_delay
+        self.event_topic = event_topic or default_topic()
+        self._event_timeout = event_timeout
+        self._event_retry_base = event_retry_base
+        self._event_max_attempts = event_max_attempts
+        self._store = ContentStore()
+        self._faults = FaultInjector()
+        self._events: EventDispatcher | None = None
+        self._overrides: dict[str, TimelineOverride] = {}
+        self._overrides_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> AcsEmulator:
@@ -102,6 +159,14 @@ class AcsEmulator:
             self._tls.client_context(self._callback_ca_files),
             timeout=self._callback_timeout,
             retry_delays=self._callback_retry_delays,
+        )
+        self._events = EventDispatcher(
+            self._tls.client_context(self._callback_ca_files),
+            self._faults,
+            timeout=self._event_timeout,
+            retry_base=self._event_retry_base,
+            max_attempts=self._event_max_attempts,
+            validation_url=lambda code: f"{self.admin_url}/event-webhooks/validate?code={code}",
         )
         self.state.add_listener(self._on_transition)
         self._register_builtin_routes()
@@ -123,6 +188,8 @@ class AcsEmulator:
         self.state.close()
         if self._dispatcher is not None:
             self._dispatcher.close()
+        if self._events is not None:
+            self._events.close()
         if self._tls is not None:
             self._tls.cleanup()
 
@@ -201,7 +268,16 @@ class AcsEmulator:
             call_connection_id=call_connection_id,
         )
 
-    def end_call(self, server_call_id: str) -> Call:
+    def end_call(
+        self, server_call_id: str, *, duration_s: float | None = None, pauses: Sequence[Sequence[float]] = ()
+    ) -> Call:
+        """End the call; its live recordings stop (``callEnded``) with the given timeline, if any."""
+        override = self._override(duration_s, pauses)
+        if override is not None:
+            with self._overrides_lock:
+                for snapshot in self.state.recordings():
+                    if snapshot.server_call_id == server_call_id and snapshot.state != "stopped":
+                        self._overrides[snapshot.recording_id] = override
         return self.state.end_call(server_call_id)
 
     def recordings(self) -> list[RecordingSnapshot]:
@@ -209,6 +285,154 @@ class AcsEmulator:
 
     def recording(self, recording_id: str) -> RecordingSnapshot:
         return self.state.recording(recording_id)
+
+    # -- recording content --------------------------------------------------------------------------
+    @property
+    def content_base_url(self) -> str:
+        """``https://us-storage.asm.skype.com:PORT``: where chunk URLs point."""
+        self._require_started()
+        return f"https://{self.content_host}:{self.port}"
+
+    @property
+    def max_chunk_bytes(self) -> int:
+        """Largest content file per chunk (header included); applies to recordings stopped later."""
+        return self._max_chunk_bytes
+
+    @max_chunk_bytes.setter
+    def max_chunk_bytes(self, value: int) -> None:
+        if not MIN_CHUNK_BYTES <= value <= WAV_MAX_BYTES:
+            raise ValueError(f"max_chunk_bytes must be between {MIN_CHUNK_BYTES} and {WAV_MAX_BYTES}")
+        self._max_chunk_bytes = value
+
+    @staticmethod
+    def _override(duration_s: float | None, pauses: Sequence[Sequence[float]]) -> TimelineOverride | None:
+        if duration_s is None:
+            if pauses:
+                raise ValueError("pauses need duration_s")
+            return None
+        return TimelineOverride.of(duration_s, pauses)
+
+    def set_recording_timeline(
+        self, recording_id: str, duration_s: float, pauses: Sequence[Sequence[float]] = ()
+    ) -> None:
+        """Make the next stop of this live recording (API stop or call end) produce exactly
+        ``duration_s`` seconds of media (pauses excluded) with ``pauses`` as ``(offset_s, length_s)``
+        at media offsets, instead of the wall-clock timeline. No waiting needed.
+        """
+        override = TimelineOverride.of(duration_s, pauses)
+        self.state.get_recording(recording_id)  # RecordingNotFoundError for unknown/stopped ones
+        with self._overrides_lock:
+            self._overrides[recording_id] = override
+
+    def stop_recording(
+        self,
+        recording_id: str,
+        *,
+        duration_s: float | None = None,
+        pauses: Sequence[Sequence[float]] = (),
+    ) -> RecordingFiles:
+        """Stop like the API does (``stopRequested``) and return the files.
+
+        ``duration_s``/``pauses``: as in :meth:`set_recording_timeline`; omitted = wall clock.
+        """
+        override = self._override(duration_s, pauses)
+        if override is not None:
+            self.set_recording_timeline(recording_id, override.duration_s, override.pauses)
+        self.state.stop_recording(recording_id)
+        return self.recording_files(recording_id)
+
+    def recording_files(self, recording_id: str) -> RecordingFiles:
+        """Chunks of a stopped recording (KeyError if it has not stopped). Deleted chunks stay listed."""
+        return self._store.files(recording_id)
+
+    def loopback_dns(self) -> AbstractContextManager[None]:
+        """Context manager resolving ``*.asm.skype.com`` (and the other recording hosts) to this emulator."""
+        return loopback_dns(self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1")
+
+    # -- Event Grid -----------------------------------------------------------------------------
+    def add_event_webhook(
+        self,
+        url: str,
+        *,
+        schema: EventSchema = "EventGridSchema",
+        validate: bool = False,
+        name: str | None = None,
+    ) -> Webhook:
+        """Subscribe a webhook to RecordingFileStatusUpdated (loopback hosts only get deliveries).
+
+        ``validate=True`` first runs Event Grid's handshake (SubscriptionValidationEvent, or the
+        CloudEvents OPTIONS request) and raises WebhookValidationError if the webhook fails it.
+        """
+        return self._require_events().add_webhook(
+            url, schema=schema, validate=validate, name=name, topic=self.event_topic
+        )
+
+    def remove_event_webhook(self, url: str) -> bool:
+        return self._require_events().remove_webhook(url)
+
+    def clear_event_webhooks(self) -> None:
+        self._require_events().clear_webhooks()
+
+    @property
+    def event_webhooks(self) -> list[Webhook]:
+        return self._events.webhooks if self._events is not None else []
+
+    @property
+    def event_deliveries(self) -> list[EventDelivery]:
+        """Every delivery attempt (and validation handshake), in the order they finished."""
+        return self._events.deliveries if self._events is not None else []
+
+    def clear_event_deliveries(self) -> None:
+        if self._events is not None:
+            self._events.clear_deliveries()
+
+    def wait_for_events(self, timeout: float = 5.0) -> bool:
+        """Wait until no event delivery is scheduled, delayed or retrying; False on timeout."""
+        return self._events.wait_idle(timeout) if self._events is not None else True
+
+    def flush_held_events(self) -> None:
+        """Deliver events held back by a ``reorder_event`` fault now."""
+        if self._events is not None:
+            self._events.flush_held()
+
+    def _require_events(self) -> EventDispatcher:
+        self._require_started()
+        assert self._events is not None
+        return self._events
+
+    # -- faults ---------------------------------------------------------------------------------
+    def add_fault(
+        self,
+        kind: FaultKind,
+        path: str = "",
+        *,
+        count: int | None = 1,
+        method: str | None = None,
+        status: int = 503,
+        retry_after: int | None = None,
+        after_bytes: int = 0,
+        seconds: float = 0.0,
+        bytes_per_second: int = 0,
+    ) -> FaultRule:
+        """Inject a fault into the next ``count`` matching requests/events (see :mod:`.faults`)."""
+        return self._faults.add(
+            kind,
+            path,
+            count=count,
+            method=method,
+            status=status,
+            retry_after=retry_after,
+            after_bytes=after_bytes,
+            seconds=seconds,
+            bytes_per_second=bytes_per_second,
+        )
+
+    @property
+    def faults(self) -> list[FaultRule]:
+        return self._faults.rules
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
 
     def add_transition_listener(self, listener: TransitionListener) -> None:
         """Called (under the state lock, keep it quick) for every transition, including ``stopped``."""
@@ -258,6 +482,12 @@ class AcsEmulator:
         self.add_route("POST", api.RECORDING_ACTION_PATH.pattern, recording.action, auth="hmac")
         self.add_route("GET", re.escape(OPENID_CONFIGURATION_PATH), self._openid_configuration, auth="none")
         self.add_route("GET", re.escape(JWKS_PATH), self._jwks, auth="none")
+        # Content routes authenticate themselves: the signed host is the resource host, not Host.
+        content = ContentApi(
+            self._store, self._authenticate_with, lambda: self.endpoint.removeprefix("https://")
+        )
+        self.add_route("GET", CONTENT_PATH.pattern, content.download, auth="none")
+        self.add_route("DELETE", OBJECT_PATH.pattern, content.delete, auth="none")
 
         assert self._dispatcher is not None
         admin = AdminApi(self.state, self._dispatcher, lambda: self.requests, self.clear_requests)
@@ -272,6 +502,11 @@ class AcsEmulator:
             ("GET", admin_api.CALLBACKS_PATH, admin.list_callbacks),
         ):
             self.add_route(method, pattern.pattern, handler, auth="admin", record=False)
+        for method, pattern, handler in ContentAdminApi(self).routes():
+            self.add_route(method, pattern.pattern, handler, auth="admin", record=False)
+
+    def _authenticate_with(self, request: Request, signing_host: str) -> None:
+        self.authenticate(request, signing_host=signing_host)
 
     def _openid_configuration(self, request: Request, match: re.Match[str]) -> Response:
         return json_response(
@@ -307,12 +542,20 @@ class AcsEmulator:
         raise ApiError(404, "NotFound", "The requested resource was not found.")
 
     def handle(self, request: Request) -> Response:
+        admin = request.path == "/admin" or request.path.startswith("/admin/")
+        rules = [] if admin else self._faults.take(HTTP_FAULTS, request.method, request.path)
+        for rule in rules:
+            if rule.kind == "latency":
+                time.sleep(rule.seconds)
+        for rule in rules:
+            if rule.kind == "status":
+                raise status_error(rule)
         route, found = self._match(request)
         if route.auth == "hmac":
             self.authenticate(request)
         elif route.auth == "admin":
             require_loopback_peer(request)
-        return route.handler(request, found)
+        return apply_body_faults(route.handler(request, found), rules)
 
     def finalize(self, request: Request, response: Response) -> None:
         """Add the headers every real response carries and keep the request for tests."""
@@ -341,10 +584,40 @@ class AcsEmulator:
 
     # -- callbacks --------------------------------------------------------------------------------
     def _on_transition(self, snapshot: RecordingSnapshot, change: StateChange) -> None:
-        if change.state == "stopped" or not snapshot.callback_uri or self._dispatcher is None:
+        if change.state == "stopped":
+            self._on_stopped(snapshot)
+            return
+        if not snapshot.callback_uri or self._dispatcher is None:
             return
         event = build_state_changed_event(snapshot, change)
         self._dispatcher.submit(snapshot.recording_id, snapshot.callback_uri, [event])
 
+    def _on_stopped(self, snapshot: RecordingSnapshot) -> None:
+        """Produce the files and schedule RecordingFileStatusUpdated (runs under the state lock)."""
+        with self._overrides_lock:
+            override = self._overrides.pop(snapshot.recording_id, None)
+        try:
+            files = build_recording_files(
+                snapshot,
+                self.state.get_call(snapshot.server_call_id),
+                resource_id=self.resource_id,
+                base_url=self.content_base_url,
+                max_chunk_bytes=self.max_chunk_bytes,
+                override=override,
+            )
+        except Exception:
+            log.exception("building the files of recording %s failed", snapshot.recording_id)
+            return
+        self._store.add(files)
+        if files.chunks and self._events is not None:
+            self._events.publish(build_file_status_event(files, self.event_topic), self.file_status_delay)
 
-__all__ = ["AcsEmulator", "ApiError", "Call", "RecordingSnapshot", "StartRecordingOptions"]
+
+__all__ = [
+    "AcsEmulator",
+    "ApiError",
+    "Call",
+    "RecordingNotFoundError",
+    "RecordingSnapshot",
+    "StartRecordingOptions",
+]

@@ -9,7 +9,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,13 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
 
+from tools.devhost.eventgrid import (
+    EventGridRequestError,
+    parse_delivery,
+    to_event_grid_event,
+    validation_response,
+)
+from tools.devhost.invoke import binding_types, call_function
 from tools.devhost.routes import HttpRoute, http_routes
 
 log = logging.getLogger("devhost")
@@ -50,6 +57,10 @@ def index_app(module: str = "function_app") -> list[Any]:
         raise IndexingError(f"cannot index {module}.py: {type(error).__name__}: {error}") from error
 
 
+def _needs_client(function: Any) -> bool:
+    return "durableClient" in binding_types(function).values()
+
+
 class DevHost:
     """Serves the HTTP triggers of an indexed app on a loopback port."""
 
@@ -60,8 +71,11 @@ class DevHost:
         host: str = "127.0.0.1",
         port: int = 7071,
         function_key: str | None = None,
+        durable_client: Callable[[], str] | None = None,
     ) -> None:
         self.routes = http_routes(functions)
+        self.functions = {function.get_function_name(): function for function in functions}
+        self.durable_client = durable_client
         self.function_key = function_key or secrets.token_urlsafe(24)
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
@@ -94,7 +108,22 @@ class DevHost:
         for route in sorted(self.routes, key=lambda r: r.function_name):
             methods = ",".join(sorted(route.methods))
             lines.append(f"  {route.function_name}: [{methods}] {self.base_url}/api/{route.template}")
+        for name, function in sorted(self.functions.items()):
+            kind = function.get_trigger().type
+            if kind == "eventGridTrigger":
+                lines.append(f"  {name}: eventGridTrigger {self.event_grid_url(name)}")
+            elif kind != "httpTrigger":
+                lines.append(f"  {name}: {kind}")
         return lines
+
+    def event_grid_url(self, function_name: str) -> str:
+        """The webhook to subscribe, as Core Tools serves it (the key plays the system key's part)."""
+        query = f"functionName={function_name}&code={self.function_key}"
+        return f"{self.base_url}/runtime/webhooks/eventgrid?{query}"
+
+    def invoke(self, function: Any, trigger_value: Any) -> Any:
+        client = self.durable_client() if self.durable_client and _needs_client(function) else None
+        return call_function(function, trigger_value, durable_client=client)
 
     def authorized(self, route: HttpRoute, headers: Mapping[str, str], params: Mapping[str, str]) -> bool:
         if route.auth_level == "anonymous":
@@ -122,6 +151,9 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
 
         def _dispatch(self) -> None:
             parts = urlsplit(self.path)
+            if parts.path.rstrip("/") == "/runtime/webhooks/eventgrid":
+                self._event_grid(dict(parse_qsl(parts.query)))
+                return
             if not parts.path.startswith("/api/"):
                 self._reply(404, b"")
                 return
@@ -153,7 +185,7 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
             started = time.perf_counter()
             log.info("Executing 'Functions.%s'", route.function_name)
             try:
-                response = route.handler(request)
+                response = host.invoke(host.functions[route.function_name], request)
             except Exception:
                 log.exception("Executed 'Functions.%s' (Failed)", route.function_name)
                 self._reply(500, b"")
@@ -170,6 +202,47 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
             if payload and not any(name.lower() == "content-type" for name in reply_headers):
                 reply_headers["Content-Type"] = f"{response.mimetype}; charset={response.charset}"
             self._reply(response.status_code, payload, reply_headers)
+
+        def _event_grid(self, params: dict[str, str]) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            function = host.functions.get(params.get("functionName", ""))
+            if (
+                self.command != "POST"
+                or function is None
+                or function.get_trigger().type != "eventGridTrigger"
+            ):
+                self._reply(404, b"")
+                return
+            if not hmac.compare_digest(params.get("code", "").encode(), host.function_key.encode()):
+                self._reply(401, b"")
+                return
+            try:
+                events = parse_delivery(body)
+                answer = validation_response(events)
+            except EventGridRequestError as error:
+                self._reply(400, str(error).encode())
+                return
+            if answer is not None or self.headers.get("aeg-event-type") == "SubscriptionValidation":
+                log.info("Event Grid subscription validated for %s", function.get_function_name())
+                self._reply(200, json.dumps(answer or {}).encode(), {"Content-Type": "application/json"})
+                return
+            name = function.get_function_name()
+            for event in events:
+                started = time.perf_counter()
+                log.info("Executing 'Functions.%s' (event %s)", name, event.get("id"))
+                try:
+                    host.invoke(function, to_event_grid_event(event))
+                except Exception:
+                    # A failed invocation answers 500, so Event Grid retries the delivery.
+                    log.exception("Executed 'Functions.%s' (Failed)", name)
+                    self._reply(500, b"")
+                    return
+                log.info(
+                    "Executed 'Functions.%s' (Succeeded, %.0f ms)",
+                    name,
+                    (time.perf_counter() - started) * 1000,
+                )
+            self._reply(200, b"")
 
         def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)

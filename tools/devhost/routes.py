@@ -16,7 +16,6 @@ class HttpRoute:
     methods: frozenset[str]
     auth_level: str  # "anonymous", "function" or "admin"
     pattern: re.Pattern[str]
-    handler: Any
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.pattern.fullmatch(path)
@@ -52,7 +51,6 @@ def http_routes(functions: list[Any]) -> list[HttpRoute]:
                 methods=frozenset(str(getattr(m, "value", m)).upper() for m in methods),
                 auth_level=str(level).lower(),
                 pattern=compile_template(template),
-                handler=function.get_user_function(),
             )
         )
     routes.sort(key=lambda route: (route.template.count("{"), -len(route.template)))

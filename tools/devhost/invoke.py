@@ -1,0 +1,34 @@
+"""Call an indexed function the way the worker does: bindings by name, async awaited."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+TRIGGER_TYPES = frozenset({"httpTrigger", "eventGridTrigger"})
+
+
+def binding_types(function: Any) -> dict[str, str]:
+    """binding name -> binding type, e.g. {"req": "httpTrigger", "client": "durableClient"}."""
+    return {binding.name: binding.type for binding in function.get_bindings() if binding.name != "$return"}
+
+
+def call_function(function: Any, trigger_value: Any, *, durable_client: str | None = None) -> Any:
+    """Run `function` with its trigger value and, if it declares one, the Durable client binding."""
+    kwargs: dict[str, Any] = {}
+    for name, kind in binding_types(function).items():
+        if kind in TRIGGER_TYPES:
+            kwargs[name] = trigger_value
+        elif kind == "durableClient":
+            if durable_client is None:
+                raise RuntimeError(f"{function.get_function_name()} needs a Durable client, and none runs")
+            kwargs[name] = durable_client
+    result = function.get_user_function()(**kwargs)
+    if inspect.isawaitable(result):
+        result = asyncio.run(_awaited(result))
+    return result
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
