@@ -9,7 +9,7 @@ import azure.functions as func
 from shared.errors import STORAGE, bad_request, upstream
 from shared.http import api_handler, empty_response, json_response, read_json
 from shared.recording_options import parse_start_request
-from shared.recordings import RecordingControl, catalog, catalog_entry, checked_recording_id
+from shared.recordings import RecordingControl, catalog, checked_recording_id
 from shared.settings import current_settings
 
 bp = func.Blueprint()
@@ -37,8 +37,7 @@ def start_recording(req: func.HttpRequest) -> func.HttpResponse:
 def get_recording(req: func.HttpRequest) -> func.HttpResponse:
     settings = current_settings()
     recording_id = checked_recording_id(req.route_params.get("recordingId"))
-    live = RecordingControl(settings).properties(recording_id)
-    return json_response({**live, "catalog": catalog_entry(settings, recording_id)})
+    return json_response(RecordingControl(settings).status(recording_id))
 
 
 @bp.function_name("pause_recording")

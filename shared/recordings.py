@@ -12,7 +12,7 @@ from azure.core.exceptions import AzureError
 
 from shared.catalog import Catalog, StartedRecording
 from shared.clients import call_automation_client, table_service_client
-from shared.errors import ACS, STORAGE, bad_request, upstream
+from shared.errors import ACS, STORAGE, ApiError, bad_request, upstream
 from shared.recording_options import StartRecordingOptions
 from shared.settings import Settings, StorageConnection
 
@@ -80,6 +80,18 @@ class RecordingControl:
             "state": result.recording_state,
             "kind": getattr(result, "recording_kind", None),
         }
+
+    def status(self, recording_id: str) -> dict[str, Any]:
+        """Live state from ACS plus the catalog entry. ACS forgets a recording once it stops
+        (404); when the catalog still knows it, answer with the catalog and `live: false`."""
+        entry = catalog_entry(self._settings, recording_id)
+        try:
+            live = {**self.properties(recording_id), "live": True}
+        except ApiError as error:
+            if error.status != 404 or entry is None:
+                raise
+            live = {"recordingId": recording_id, "state": None, "kind": entry.get("kind"), "live": False}
+        return {**live, "catalog": entry}
 
     def pause(self, recording_id: str) -> None:
         with upstream(ACS):

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from azure.core.exceptions import (
     HttpResponseError,
+    IncompleteReadError,
     ResourceExistsError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -315,7 +316,7 @@ def _read_exactly(response: Any, expected: int) -> bytearray:
                 raise TransferError("the recording host sent more bytes than the range holds")
             view[position:end] = piece
             position = end
-    except (ServiceResponseError, OSError) as error:
+    except (ServiceResponseError, IncompleteReadError, OSError) as error:  # reset or cut short mid-body
         raise _ShortReadError(str(error)) from error
     finally:
         view.release()

@@ -34,6 +34,9 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcsEmulator]:
 
 
 def _reset() -> None:
+    from shared.archive_service import reset_containers
+
+    reset_containers()
     current_settings.cache_clear()
     reset_clients()
     reset_catalog()
@@ -55,6 +58,8 @@ def app_settings(
         "ACS_CONNECTION_STRING": emulator.connection_string,
         "ARCHIVE_STORAGE_CONNECTION_STRING": azurite.connection_string,
         "CATALOG_TABLE": f"catalog{uuid.uuid4().hex[:12]}",
+        "ARCHIVE_CONTAINER": f"archive-{uuid.uuid4().hex[:12]}",
+        "ARCHIVE_DELETE_SOURCE": "false",
         "ACS_RESOURCE_ID": emulator.resource_id,
         "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
         "RECORDING_STATE_CALLBACK_URL": receiver.url,
@@ -66,3 +71,17 @@ def app_settings(
     _reset()
     yield current_settings()
     _reset()
+
+
+@pytest.fixture(autouse=True)
+def _restore_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The emulator lives for the session: undo per-test knobs (chunk size, faults, webhooks)."""
+    if "emulator" not in request.fixturenames:
+        yield
+        return
+    server: AcsEmulator = request.getfixturevalue("emulator")
+    chunk_bytes = server.max_chunk_bytes
+    yield
+    server.max_chunk_bytes = chunk_bytes
+    server.clear_faults()
+    server.clear_event_webhooks()

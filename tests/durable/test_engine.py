@@ -101,3 +101,10 @@ def test_sub_orchestration(engine: DurableEngine) -> None:
     status = engine.wait_for("parent", timeout=5)
     assert status["runtimeStatus"] == "Completed"
     assert status["output"] == 0 + 2 + 1
+
+
+def test_orchestrator_continues_after_retried_tasks_fail_inside_task_any(engine: DurableEngine) -> None:
+    """Regression: schema V2 sends every top-level action in one list; it is not a task_all."""
+    engine.start_new("keep_going_after_failure", "keep-going", None)
+    status = engine.wait_for("keep-going", timeout=10)
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", 2)

@@ -57,4 +57,4 @@ def test_start_pause_resume_stop_over_http(host: DevHost, emulator: AcsEmulator)
     assert api(host, "POST", f"recordings/{recording}/pause", headers=headers).status_code == 202
     assert api(host, "POST", f"recordings/{recording}/resume", headers=headers).status_code == 202
     assert api(host, "DELETE", f"recordings/{recording}", headers=headers).status_code == 204
-    assert api(host, "GET", f"recordings/{recording}", headers=headers).status_code == 404
+    assert api(host, "GET", f"recordings/{recording}", headers=headers).json()["live"] is False

@@ -121,11 +121,14 @@ def test_pause_and_resume_answer_202_and_change_the_live_state(app_settings: Set
     assert json_body(on_recording("get_recording", "GET", recording_id))["state"] == "active"
 
 
-def test_stop_answers_204_and_the_recording_is_then_not_found(app_settings: Settings, call_id: str) -> None:
+def test_stop_answers_204_and_the_recording_is_then_no_longer_live(
+    app_settings: Settings, call_id: str
+) -> None:
     recording_id = json_body(start({"serverCallId": call_id}))["recordingId"]
     assert on_recording("stop_recording", "DELETE", recording_id).status_code == 204
-    gone = on_recording("get_recording", "GET", recording_id)
-    assert (gone.status_code, json_body(gone)["error"]["code"]) == (404, "RecordingNotFound")
+    stopped = json_body(on_recording("get_recording", "GET", recording_id))
+    assert (stopped["live"], stopped["state"]) == (False, None)
+    assert stopped["catalog"]["recordingId"] == recording_id
 
 
 def test_stopping_twice_is_404(app_settings: Settings, call_id: str) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import azure.functions as func
 
 from function_app import app
+from tools.devhost.invoke import call_function
 
 
 @cache
@@ -53,9 +54,9 @@ def http_request(
     )
 
 
-def invoke(name: str, request: func.HttpRequest) -> func.HttpResponse:
-    """Run the user function registered under `name` with a real HttpRequest."""
-    response = function_named(name).get_user_function()(request)
+def invoke(name: str, request: func.HttpRequest, *, durable_client: str | None = None) -> func.HttpResponse:
+    """Run the function registered under `name` with a real HttpRequest, as the worker would."""
+    response = call_function(function_named(name), request, durable_client=durable_client)
     assert isinstance(response, func.HttpResponse)
     return response
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from typing import Any
 
 TRIGGER_TYPES = frozenset({"httpTrigger", "eventGridTrigger"})
@@ -26,9 +27,27 @@ def call_function(function: Any, trigger_value: Any, *, durable_client: str | No
             kwargs[name] = durable_client
     result = function.get_user_function()(**kwargs)
     if inspect.isawaitable(result):
-        result = asyncio.run(_awaited(result))
+        result = asyncio.run_coroutine_threadsafe(_awaited(result), _worker_loop()).result()
     return result
 
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _worker_loop() -> asyncio.AbstractEventLoop:
+    """One long-lived event loop for every async function, as the Python worker has.
+
+    (The Durable client caches an aiohttp session bound to the loop it was first used on, so a
+    fresh loop per invocation breaks the second call.)
+    """
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="functions-event-loop", daemon=True).start()
+        return _loop

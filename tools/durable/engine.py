@@ -469,7 +469,7 @@ class DurableEngine:
         replay = None
         if error is None:
             try:
-                replay = Replayer(state.get("actions") or [], full).run()
+                replay = Replayer(state.get("actions") or [], full, state.get("schemaVersion")).run()
             except NonDeterminismError as exc:
                 error = f"Non-Deterministic workflow detected: {exc}"
             except UnsupportedActionError as exc:

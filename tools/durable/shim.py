@@ -112,16 +112,23 @@ def _retry_delay(options: dict[str, Any], attempt: int, first_attempt: datetime,
     return timedelta(milliseconds=min(delay, max_interval))
 
 
-def flatten_actions(actions: list[Any]) -> list[dict[str, Any]]:
-    """Top-level awaited actions, in order (schema V2+: ``[[a, b, ...]]``; V1: one list per yield)."""
+def flatten_actions(actions: list[Any], schema_version: int | None = None) -> list[dict[str, Any]]:
+    """Top-level awaited actions, in order.
+
+    Schema V2+ (the state carries ``schemaVersion`` >= 1) sends ``[[a, b, ...]]``: one list holding
+    every top-level action, compound ones as WhenAll/WhenAny actions. Schema V1 sends one list per
+    yield, where a list of several actions is a task_all/task_any (V1 cannot tell them apart).
+    """
+    groups = actions or []
+    if schema_version is not None and schema_version >= 1:
+        return [action for group in groups for action in (group if isinstance(group, list) else [group])]
     result: list[dict[str, Any]] = []
-    for group in actions or []:
+    for group in groups:
         if isinstance(group, dict):
             result.append(group)
         elif len(group) == 1:
             result.append(group[0])
         elif group:
-            # Schema V1 cannot tell task_all from task_any; the engine asks for V2, so this is a fallback.
             result.append({"actionType": WHEN_ALL, "compoundActions": list(group)})
     return result
 
@@ -129,8 +136,8 @@ def flatten_actions(actions: list[Any]) -> list[dict[str, Any]]:
 class Replayer:
     """Re-run the SDK's actions against history the way the extension and DTFx do."""
 
-    def __init__(self, actions: list[Any], history: list[Event]) -> None:
-        self._actions = flatten_actions(actions)
+    def __init__(self, actions: list[Any], history: list[Event], schema_version: int | None = None) -> None:
+        self._actions = flatten_actions(actions, schema_version)
         self._history = history
         self._next_id = 0
         self._scheduled: dict[int, Scheduled] = {}

@@ -1,0 +1,179 @@
+"""The chunk transfer against real Azurite and the emulator: crashes, faults, idempotence."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.storage.blob import ContainerClient
+
+from shared.archive_jobs import ChunkJob
+from shared.archive_service import archive_container
+from shared.clients import call_automation_client
+from shared.settings import Settings
+from shared.transfer import TransferOptions, archive_chunk
+from tools.acs_emulator import AcsEmulator
+
+REPO = Path(__file__).resolve().parents[2]
+RANGE = 256 * 1024
+PREFIX = "2026/11/24/transfer-test"
+
+
+@pytest.fixture
+def chunk(app_settings: Settings, emulator: AcsEmulator) -> Iterator[tuple[ChunkJob, Any]]:
+    """A stopped 30 s unmixed recording of four participants (3.84 MB): one chunk."""
+    call = emulator.create_call(participants=[f"8:acs:transfer_{i}" for i in range(4)])
+    client = call_automation_client(app_settings.acs)
+    recording = client.start_recording(
+        server_call_id=call.server_call_id,
+        recording_channel_type="unmixed",
+        recording_content_type="audio",
+        recording_format_type="wav",
+    )
+    deadline = time.monotonic() + 5
+    while emulator.recording(recording.recording_id).state != "active" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    files = emulator.stop_recording(recording.recording_id, duration_s=30)
+    (source,) = files.chunks
+    job = ChunkJob(
+        index=source.index,
+        document_id=source.document_id,
+        content_location=source.content_location,
+        metadata_location=source.metadata_location,
+        delete_location=source.delete_location,
+        end_reason=source.end_reason,
+    )
+    with emulator.loopback_dns():
+        yield job, source
+    emulator.clear_faults()
+
+
+def transfer(settings: Settings, job: ChunkJob, **options: Any) -> Any:
+    return archive_chunk(
+        job,
+        prefix=PREFIX,
+        format_hint=None,
+        acs=call_automation_client(settings.acs),
+        container=archive_container(settings),
+        options=TransferOptions(**{"range_bytes": RANGE, "in_flight": 2, **options}),
+    )
+
+
+def blob_sha256(container: ContainerClient, name: str) -> str:
+    return hashlib.sha256(container.download_blob(name).readall()).hexdigest()
+
+
+def test_archived_bytes_equal_the_source_and_metadata_records_the_hash(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any]
+) -> None:
+    job, source = chunk
+    result = transfer(app_settings, job)
+    container = archive_container(app_settings)
+    properties = container.get_blob_client(result.blob_name).get_blob_properties()
+    assert result.sha256 == source.content_sha256() == blob_sha256(container, result.blob_name)
+    assert properties.metadata["sha256"] == result.sha256
+    assert int(properties.metadata["size"]) == properties.size == source.content_length
+    assert properties.content_settings.content_type == "audio/wav"
+
+
+def test_a_second_run_skips_the_archived_chunk_without_rewriting_it(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, _ = chunk
+    first = transfer(app_settings, job)
+    blob = archive_container(app_settings).get_blob_client(first.blob_name)
+    etag = blob.get_blob_properties().etag
+    downloads_before = sum(1 for r in emulator.requests if "/content/audio" in r.path)
+    second = transfer(app_settings, job)
+    assert second.skipped
+    assert blob.get_blob_properties().etag == etag
+    assert sum(1 for r in emulator.requests if "/content/audio" in r.path) == downloads_before
+
+
+def test_transfer_killed_mid_way_is_completed_by_a_retry_reusing_staged_blocks(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.add_fault("bandwidth", r"/content/audio", count=None, bytes_per_second=400_000)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.chunk_worker",
+            json.dumps({"chunk": job.to_json(), "prefix": PREFIX, "rangeBytes": RANGE, "inFlight": 2}),
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    blob = archive_container(app_settings).get_blob_client(f"{PREFIX}/000-{job.document_id}.wav")
+    try:
+        deadline = time.monotonic() + 30
+        while len(_uncommitted(blob)) < 3:
+            assert worker.poll() is None, "the transfer finished before it could be killed"
+            assert time.monotonic() < deadline, "no blocks were staged"
+            time.sleep(0.05)
+    finally:
+        worker.kill()
+        worker.wait()
+    staged = len(_uncommitted(blob))
+    emulator.clear_faults()
+    result = transfer(app_settings, job)
+    assert result.reused_blocks >= staged >= 3
+    assert (
+        result.sha256
+        == source.content_sha256()
+        == blob_sha256(archive_container(app_settings), result.blob_name)
+    )
+
+
+def _uncommitted(blob: Any) -> list[Any]:
+    try:
+        return list(blob.get_block_list("uncommitted")[1])
+    except Exception:
+        return []
+
+
+def test_a_reset_connection_is_retried_and_the_result_is_identical(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.add_fault("reset", r"/content/audio", count=2, after_bytes=1000)
+    result = transfer(app_settings, job, retry_delay_s=0.01)
+    assert result.sha256 == source.content_sha256()
+
+
+def test_a_truncated_body_is_retried_and_the_result_is_identical(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.add_fault("truncate", r"/content/audio", count=2, after_bytes=5000)
+    assert transfer(app_settings, job, retry_delay_s=0.01).sha256 == source.content_sha256()
+
+
+def test_throttling_with_retry_after_is_waited_out(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.add_fault("status", r"/content/audio", count=2, status=503, retry_after=0)
+    assert transfer(app_settings, job, retry_delay_s=0.01).sha256 == source.content_sha256()
+
+
+def test_a_persistent_refusal_fails_the_transfer_and_commits_nothing(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, _ = chunk
+    emulator.add_fault("status", r"/content/audio", count=None, status=403)
+    with pytest.raises(HttpResponseError) as refused:
+        transfer(app_settings, job, retry_delay_s=0.01)
+    assert refused.value.status_code == 403
+    blob = archive_container(app_settings).get_blob_client(f"{PREFIX}/000-{job.document_id}.wav")
+    assert not blob.exists()

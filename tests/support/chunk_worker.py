@@ -1,0 +1,36 @@
+"""Run one chunk transfer in its own process, so a test can kill it mid-transfer (a crash).
+
+Usage: python -m tests.support.chunk_worker '<json: chunk, prefix, rangeBytes, inFlight>'
+Settings come from the environment, like the function app's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from shared.archive_jobs import ChunkJob
+from shared.archive_service import archive_container
+from shared.clients import call_automation_client
+from shared.settings import current_settings
+from shared.transfer import TransferOptions, archive_chunk
+from tools.acs_emulator.loopback_dns import loopback_dns
+
+
+def main() -> None:
+    args = json.loads(sys.argv[1])
+    settings = current_settings()
+    options = TransferOptions(range_bytes=int(args["rangeBytes"]), in_flight=int(args["inFlight"]))
+    with loopback_dns("127.0.0.1"):
+        archive_chunk(
+            ChunkJob.from_json(args["chunk"]),
+            prefix=args["prefix"],
+            format_hint=None,
+            acs=call_automation_client(settings.acs),
+            container=archive_container(settings),
+            options=options,
+        )
+
+
+if __name__ == "__main__":
+    main()
