@@ -4,10 +4,16 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint setup clean
+.PHONY: run test demo bench setup clean
 
 run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071
 	$(PY) -m tools.localstack
+
+demo: setup ## against a running `make run`: record a call, archive it, show the blobs
+	$(PY) -m tools.demo
+
+bench: setup ## quick benchmarks (archive throughput and memory, cold start, control latency)
+	$(PY) -m benchmarks --quick
 
 test: setup ## ruff, mypy and the whole test suite (starts Azurite and the emulator itself)
 	$(VENV)/bin/ruff check .

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 from pathlib import Path
 
+from tools.acs_emulator.loopback_dns import loopback_dns
+from tools.devhost.durable import durable_engine, has_durable_functions
 from tools.devhost.host import DevHost, IndexingError, index_app, load_local_settings
 
 
@@ -16,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--settings", type=Path, default=Path("local.settings.json"))
+    parser.add_argument(
+        "--emulator-dns",
+        action="store_true",
+        help="resolve ACS recording hosts (*.asm.skype.com) to 127.0.0.1, for the local emulator",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("azure").setLevel(logging.WARNING)
@@ -27,19 +35,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     key = os.environ.get("DEVHOST_FUNCTION_KEY")
-    host = DevHost(functions, host=args.host, port=args.port, function_key=key)
+    engine = None
+    if has_durable_functions(functions):
+        engine = durable_engine(
+            functions,
+            storage=os.environ.get("AzureWebJobsStorage"),  # noqa: SIM112 - the Functions setting's name
+            host_json=Path.cwd() / "host.json",
+        ).start()
+    host = DevHost(
+        functions,
+        host=args.host,
+        port=args.port,
+        function_key=key,
+        durable_client=engine.client_binding_json if engine else None,
+    )
     print("\n".join(host.describe()))
+    if engine is not None:
+        print(f"\nDurable HTTP API: {engine.base_url}/runtime/webhooks/durabletask")
     print(
         f"\nFunction key: {'(from DEVHOST_FUNCTION_KEY)' if key else host.function_key}"
         "  (send as x-functions-key or ?code=)"
     )
     print(f"Listening on {host.base_url}  (Ctrl-C to stop)", flush=True)
+    dns = loopback_dns("127.0.0.1") if args.emulator_dns else contextlib.nullcontext()
     try:
-        host.serve_forever()
+        with dns:
+            host.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         host.stop()
+        if engine is not None:
+            engine.stop()
     return 0
 
 

@@ -1,12 +1,14 @@
 """`make run`: Azurite + ACS emulator + the app on the local host, wired together; Ctrl-C stops all.
 
-Everything runs on loopback. Azurite is a child process in its own process group (killed on
-exit); the emulator and the local host run in this process, so nothing is left behind.
+Everything runs on loopback. Azurite is a child process in its own process group (ended on exit);
+the emulator, the Durable engine and the local host run in this process, so nothing is left
+behind. The stack's addresses and key are written to `.work/localstack.json` for `make demo`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
@@ -14,12 +16,16 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tools.acs_emulator import AcsEmulator
 from tools.azurite import running_azurite
+from tools.devhost.durable import durable_engine
 from tools.devhost.host import DevHost, IndexingError, index_app
 
 REPO = Path(__file__).resolve().parents[2]
+STATE_FILE = REPO / ".work" / "localstack.json"
+EVENT_FUNCTION = "on_recording_file_status_updated"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,49 +34,77 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("ACS_EMULATOR_PORT", "0")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("azure").setLevel(logging.WARNING)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    for noisy in ("azure", "tools.acs_emulator", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, _interrupt)
     key = os.environ.get("DEVHOST_FUNCTION_KEY") or secrets.token_urlsafe(24)
     with (
         running_azurite() as azurite,
         AcsEmulator(port=args.emulator_port) as emulator,
         tempfile.TemporaryDirectory(prefix="localstack-") as workdir,
+        emulator.loopback_dns(),
     ):
-        bundle = Path(workdir) / "ca-bundle.pem"
-        bundle.write_text(_public_cas() + Path(emulator.ca_pem_path).read_text())
-        callback = f"http://127.0.0.1:{args.port}/api/callbacks/recording-state?code={key}"
-        os.environ.update(
-            {
-                "REQUESTS_CA_BUNDLE": str(bundle),
-                "SSL_CERT_FILE": str(bundle),
-                "AzureWebJobsStorage": azurite.connection_string,
-                "ACS_CONNECTION_STRING": emulator.connection_string,
-                "ACS_RESOURCE_ID": emulator.resource_id,
-                "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
-                "RECORDING_STATE_CALLBACK_URL": callback,
-            }
-        )
+        _configure_environment(Path(workdir), emulator, azurite.connection_string, args.port, key)
         sys.path.insert(0, str(REPO))
         try:
             functions = index_app()
         except IndexingError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        host = DevHost(functions, port=args.port, function_key=key)
+        engine = durable_engine(
+            functions, storage=azurite.connection_string, host_json=REPO / "host.json"
+        ).start()
+        host = DevHost(functions, port=args.port, function_key=key, durable_client=engine.client_binding_json)
+        host.start()
+        emulator.add_event_webhook(host.event_grid_url(EVENT_FUNCTION), validate=True)
+        _write_state(host, emulator, azurite.connection_string)
         _print_banner(host, emulator, azurite.blob_port, azurite.table_port)
         try:
-            host.serve_forever()
+            signal.pause()
         except KeyboardInterrupt:
             print("\nStopping...", flush=True)
         finally:
             host.stop()
+            engine.stop()
+            STATE_FILE.unlink(missing_ok=True)
     return 0
 
 
-def _public_cas() -> str:
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _configure_environment(workdir: Path, emulator: AcsEmulator, storage: str, port: int, key: str) -> None:
+    """The settings local.settings.json would give, pointed at this stack."""
     import certifi
 
-    return Path(certifi.where()).read_text() + "\n"
+    bundle = workdir / "ca-bundle.pem"
+    bundle.write_text(Path(certifi.where()).read_text() + "\n" + Path(emulator.ca_pem_path).read_text())
+    os.environ.update(
+        {
+            "REQUESTS_CA_BUNDLE": str(bundle),
+            "SSL_CERT_FILE": str(bundle),
+            "AzureWebJobsStorage": storage,
+            "ACS_CONNECTION_STRING": emulator.connection_string,
+            "ACS_RESOURCE_ID": emulator.resource_id,
+            "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
+            "RECORDING_STATE_CALLBACK_URL": f"http://127.0.0.1:{port}/api/callbacks/recording-state?code={key}",
+        }
+    )
+
+
+def _write_state(host: DevHost, emulator: AcsEmulator, storage: str) -> None:
+    state: dict[str, Any] = {
+        "api": f"{host.base_url}/api",
+        "functionKey": host.function_key,
+        "emulator": emulator.endpoint,
+        "emulatorCa": emulator.ca_pem_path,
+        "storage": storage,
+        "container": os.environ.get("ARCHIVE_CONTAINER", "recordings"),
+    }
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    STATE_FILE.write_text(json.dumps(state, indent=2))
+    STATE_FILE.chmod(0o600)
 
 
 def _print_banner(host: DevHost, emulator: AcsEmulator, blob_port: int, table_port: int) -> None:
@@ -83,16 +117,15 @@ def _print_banner(host: DevHost, emulator: AcsEmulator, blob_port: int, table_po
                 f"  function app  {api}   function key: {host.function_key}",
                 f"  ACS emulator  {emulator.endpoint}   CA: {emulator.ca_pem_path}",
                 f"  Azurite       blob :{blob_port}  table :{table_port}",
+                "  Event Grid    the emulator posts RecordingFileStatusUpdated to the app's webhook",
                 "",
                 *host.describe(),
                 "",
-                "Try it:",
-                f"  CALL=$(curl -s --cacert {emulator.ca_pem_path} -X POST \\",
-                f"         {emulator.endpoint}/admin/calls \\",
-                '         -d \'{"participants": ["8:acs:demo_1", "8:acs:demo_2"]}\' | python3 -c '
-                "'import json,sys; print(json.load(sys.stdin)[\"serverCallId\"])')",
-                f"  curl -s -X POST '{api}/recordings' -H 'x-functions-key: {host.function_key}' \\",
-                '       -d "{\\"serverCallId\\": \\"$CALL\\", \\"channel\\": \\"unmixed\\"}"',
+                "Try it:  make demo   (in another terminal: a whole recording, archived)",
+                f"  curl -s -X POST {emulator.endpoint}/admin/calls --cacert {emulator.ca_pem_path} \\",
+                '       -d \'{"participants": ["8:acs:demo_1", "8:acs:demo_2"]}\'',
+                f"  curl -s -X POST {api}/recordings -H 'x-functions-key: {host.function_key}' \\",
+                '       -d \'{"serverCallId": "<serverCallId from above>", "channel": "unmixed"}\'',
                 "",
                 "Ctrl-C stops everything.",
             ]
