@@ -22,11 +22,10 @@ ORCHESTRATOR: Final = "archive_recording"
 
 
 def chunk_retry() -> df.RetryOptions:
-    """Backoff 5 s, 10 s, 20 s, 40 s: long enough for throttling, bounded at 5 attempts."""
-    options = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=5)
-    options.backoff_coefficient = 2.0
-    options.max_retry_interval_in_milliseconds = 60_000
-    return options
+    """5 attempts, 5 s apart. (The Python SDK sends only these two knobs to the extension; a
+    backoff coefficient set on RetryOptions would be silently dropped. Per-range retries inside
+    the activity handle short hiccups; these handle crashes and longer outages.)"""
+    return df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=5)
 
 
 def orchestration_input(job: ArchiveJob, *, delete_source: bool) -> dict[str, Any]:
