@@ -31,7 +31,7 @@ VALID_COMBINATIONS: Final = (
 )
 _COMBINATION_TEXT: Final = ", ".join("/".join(c) for c in VALID_COMBINATIONS)
 
-_FIELDS: Final = frozenset(
+START_FIELDS: Final = frozenset(
     {
         *LOCATOR_FIELDS,
         "content",
@@ -131,7 +131,7 @@ def parse_start_request(body: object, *, default_callback_url: str | None = None
     """Validate a start request body; raise `ApiError` (400) naming the first offending field."""
     if not isinstance(body, Mapping):
         raise bad_request("The request body must be a JSON object.")
-    unknown = sorted(set(body) - _FIELDS)
+    unknown = sorted(set(body) - START_FIELDS)
     if unknown:
         raise bad_request(f"Unknown field '{unknown[0]}'.", unknown[0], code="UnknownField")
     call = _call_locator(body)

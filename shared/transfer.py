@@ -113,18 +113,9 @@ def archive_chunk(
     existing = _verified_archive(blob, chunk)
     _copy_metadata(acs, chunk, container.get_blob_client(names[1]))
     if existing is not None:
-        size, digest = existing
-        return ChunkArchive(
-            chunk.index,
-            chunk.document_id,
-            *names,
-            size,
-            digest,
-            media.content_type,
-            chunk.end_reason,
-            skipped=True,
-        )
-    size, digest, reused = _stream_content(acs, chunk, blob, media.content_type, options)
+        (size, digest), reused = existing, 0
+    else:
+        size, digest, reused = _stream_content(acs, chunk, blob, media.content_type, options)
     return ChunkArchive(
         chunk.index,
         chunk.document_id,
@@ -133,6 +124,7 @@ def archive_chunk(
         digest,
         media.content_type,
         chunk.end_reason,
+        skipped=existing is not None,
         reused_blocks=reused,
     )
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.errors import ApiError
-from shared.recording_options import VALID_COMBINATIONS, parse_start_request
+from shared.recording_options import START_FIELDS, VALID_COMBINATIONS, parse_start_request
 from tests.seed_examples import CALLBACK, CONTAINER, SEED_EXAMPLES, SERVER_CALL_ID, USER
 
 OTHER_USER = "8:acs:5a6810b6-df11-4ab2-ac85-ce9464dd0e17_00000029-aaaa-bbbb-cccc-000000000002"
@@ -291,21 +291,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-field_names = st.sampled_from(
-    [
-        "serverCallId",
-        "groupCallId",
-        "callConnectionId",
-        "content",
-        "channel",
-        "format",
-        "pauseOnStart",
-        "audioChannelParticipantOrdering",
-        "channelAffinity",
-        "externalStorage",
-        "stateCallbackUrl",
-    ]
-)
+field_names = st.sampled_from(sorted(START_FIELDS))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
