@@ -21,7 +21,7 @@ from shared.archive_orchestration import (
 from shared.archive_service import delete_source_chunk, record_archive, run_archive_chunk
 from shared.archive_start import start_archive
 from shared.archive_status import archive_status, delete_archived_source
-from shared.http import api_handler_async, json_response
+from shared.http import api_handler, api_handler_async, json_response
 from shared.recordings import checked_recording_id
 from shared.settings import current_settings
 
@@ -35,17 +35,22 @@ _LOG = logging.getLogger(__name__)
 async def on_recording_file_status_updated(
     event: func.EventGridEvent, client: df.DurableOrchestrationClient
 ) -> None:
+    # The host hands an EventGridEvent for the Event Grid schema and a CloudEvent for CloudEvents 1.0.
+    if isinstance(event, func.CloudEvent):
+        event_type, event_time = event.type, event.time
+    else:
+        event_type, event_time = event.event_type, event.event_time
     try:
         job = parse_archive_event(
-            event_type=event.event_type,
-            subject=event.subject,
+            event_type=event_type,
+            subject=event.subject or "",
             event_id=event.id,
-            event_time=event.event_time,
+            event_time=event_time,
             data=event.get_json(),
         )
     except InvalidEventError as error:
         # Dropped, not raised: a malformed or forged event must not be retried forever.
-        _LOG.warning("Dropped event %s (%s): %s", event.id, event.event_type, error)
+        _LOG.warning("Dropped event %s (%s): %s", event.id, event_type, error)
         return
     await start_archive(client, job, delete_source=current_settings().archive_delete_source)
 
@@ -85,11 +90,7 @@ async def get_archive(req: func.HttpRequest, client: df.DurableOrchestrationClie
 
 @bp.function_name("delete_recording_content")
 @bp.route(route="recordings/{recordingId}/content", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-@api_handler_async
-async def delete_recording_content(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+@api_handler
+def delete_recording_content(req: func.HttpRequest) -> func.HttpResponse:
     recording_id = checked_recording_id(req.route_params.get("recordingId"))
-    result = await delete_archived_source(current_settings(), client, recording_id)
-    return json_response(result, HTTPStatus.OK)
+    return json_response(delete_archived_source(current_settings(), recording_id), HTTPStatus.OK)

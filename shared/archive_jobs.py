@@ -21,6 +21,7 @@ MAX_CHUNKS: Final = 1000
 _DOCUMENT_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
 _RECORDING_ID: Final = re.compile(r"^[A-Za-z0-9+/_-]{1,1024}={0,2}$")
 _SAFE_TEXT: Final = re.compile(r"^[A-Za-z0-9 ._-]{0,64}$")
+_SUBJECT_KEYS: Final = frozenset({"call", "serverCallId", "recordingId"})
 
 
 class InvalidEventError(ValueError):
@@ -185,13 +186,20 @@ def _chunk(item: object, position: int) -> ChunkJob:
 
 
 def _subject_parts(subject: str) -> dict[str, str]:
-    """`/recording/call/{c}/serverCallId/{s}/recordingId/{r}` -> {"call": c, ...}."""
+    """`/recording/call/{c}/serverCallId/{s}/recordingId/{r}` -> {"call": c, "serverCallId": s, ...}.
+
+    Parsed by keyword, not by pairs: a serverCallId is standard base64 and may contain '/'.
+    """
     if not isinstance(subject, str) or len(subject) > 4096:
         raise InvalidEventError("subject must be a string")
     segments = [s for s in subject.split("/") if s]
-    if segments[:1] == ["recording"]:
-        segments = segments[1:]
-    return {segments[i]: segments[i + 1] for i in range(0, len(segments) - 1, 2)}
+    keys = [i for i, segment in enumerate(segments) if segment in _SUBJECT_KEYS]
+    parts: dict[str, str] = {}
+    for position, index in enumerate(keys):
+        stop = keys[position + 1] if position + 1 < len(keys) else len(segments)
+        if index + 1 < stop:
+            parts[segments[index]] = "/".join(segments[index + 1 : stop])
+    return parts
 
 
 def _documents_key(chunks: tuple[ChunkJob, ...]) -> str:

@@ -19,6 +19,7 @@ ARCHIVE_CHUNK: Final = "archive_chunk"
 RECORD_ARCHIVE: Final = "record_archive"
 DELETE_SOURCE_CHUNK: Final = "delete_source_chunk"
 ORCHESTRATOR: Final = "archive_recording"
+FAN_OUT_WAVE: Final = 8  # chunks archived in parallel per wave; progress is reported per wave
 
 
 def chunk_retry() -> df.RetryOptions:
@@ -42,6 +43,11 @@ def progress(phase: str, done: int, total: int, bytes_done: int, failed: int = 0
     }
 
 
+def waves(count: int, size: int) -> list[range]:
+    """Chunk indexes in fan-out waves: `waves(10, 4)` -> [0..3], [4..7], [8..9]."""
+    return [range(first, min(first + size, count)) for first in range(0, count, size)]
+
+
 def archive_orchestration(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     payload = context.get_input()
     job = ArchiveJob.from_json(payload["job"])
@@ -49,25 +55,29 @@ def archive_orchestration(context: df.DurableOrchestrationContext) -> Generator[
     prefix = recording_prefix(job.start_time, job.recording_key)
     total = len(job.chunks)
     retry = chunk_retry()
-    context.set_custom_status(progress("archiving", 0, total, 0))
-    pending = [
-        context.call_activity_with_retry(
-            ARCHIVE_CHUNK, retry, {"chunk": chunk.to_json(), "prefix": prefix, "formatHint": job.format_hint}
-        )
-        for chunk in job.chunks
-    ]
     archived: list[dict[str, Any]] = []
     errors: list[str] = []
-    while pending:
-        finished = yield context.task_any(pending)
-        pending.remove(finished)
-        if isinstance(finished.result, Exception):
-            errors.append(str(finished.result)[:500])
-        else:
-            archived.append(finished.result)
-        context.set_custom_status(
-            progress("archiving", len(archived), total, sum(int(a["size"]) for a in archived), len(errors))
-        )
+    context.set_custom_status(progress("archiving", 0, total, 0))
+    # Each wave is one task_all over fresh tasks: the replay-safe fan-out/fan-in. (Re-yielding
+    # task_any over tasks already scheduled makes the action list depend on timing; see README.)
+    for wave in waves(total, FAN_OUT_WAVE):
+        tasks = [
+            context.call_activity_with_retry(
+                ARCHIVE_CHUNK,
+                retry,
+                {"chunk": job.chunks[i].to_json(), "prefix": prefix, "formatHint": job.format_hint},
+            )
+            for i in wave
+        ]
+        try:
+            archived.extend((yield context.task_all(tasks)))
+        except Exception as error:  # the first chunk that failed after all its retries
+            errors.append(str(error)[:500])
+            archived.extend(t.result for t in tasks if t.is_completed and not isinstance(t.result, Exception))
+            break
+        finally:
+            done_bytes = sum(int(a["size"]) for a in archived)
+            context.set_custom_status(progress("archiving", len(archived), total, done_bytes, len(errors)))
     archived.sort(key=lambda item: int(item["index"]))
     verified = not errors and len(archived) == total
     manifest = _manifest(context, job, prefix, archived, errors, "Completed" if verified else "Failed")
@@ -76,9 +86,9 @@ def archive_orchestration(context: df.DurableOrchestrationContext) -> Generator[
     yield context.call_activity_with_retry(RECORD_ARCHIVE, retry, manifest)
     if not verified:
         context.set_custom_status(
-            progress("failed", len(archived), total, sum(int(a["size"]) for a in archived), len(errors))
+            progress("failed", len(archived), total, manifest["totalBytes"], len(errors))
         )
-        raise RuntimeError(f"{len(errors)} of {total} chunks could not be archived: {errors[0]}")
+        raise RuntimeError(f"chunks could not be archived: {errors[0] if errors else 'incomplete'}")
     if delete_source:
         context.set_custom_status(progress("deletingSource", total, total, manifest["totalBytes"]))
         deletions = [

@@ -63,6 +63,15 @@ def record_archive(settings: Settings, manifest: dict[str, Any]) -> None:
     """Write the manifest (a status document, rewritten as the archive progresses) and the catalog."""
     from azure.storage.blob import ContentSettings
 
+    previous = read_manifest(settings, manifest["manifestBlobName"])
+    if previous is not None and previous.get("status") == "Completed" and manifest["status"] != "Completed":
+        # A re-run that failed (e.g. its ACS copy expired) must not erase the record of a verified archive.
+        _LOG.warning(
+            "Kept the completed manifest %s; the re-run's %s result is not recorded",
+            manifest["manifestBlobName"],
+            manifest["status"],
+        )
+        return
     body = json.dumps(manifest, indent=2, sort_keys=True).encode()
     archive_container(settings).upload_blob(
         manifest["manifestBlobName"],

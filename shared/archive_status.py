@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from http import HTTPStatus
 from typing import Any
 
@@ -28,7 +29,7 @@ async def archive_status(settings: Settings, client: Any, recording_id: str) -> 
     instance_id = archive_instance_id(recording_id)
     status = await client.get_status(instance_id)
     runtime = runtime_status_name(status)
-    manifest = _manifest_of(settings, recording_id)
+    manifest = await asyncio.to_thread(_manifest_of, settings, recording_id)  # keep the loop free
     if runtime is None and manifest is None:
         raise not_found("No archive exists for this recording.", "recordingId")
     return {
@@ -42,7 +43,7 @@ async def archive_status(settings: Settings, client: Any, recording_id: str) -> 
     }
 
 
-async def delete_archived_source(settings: Settings, client: Any, recording_id: str) -> dict[str, Any]:
+def delete_archived_source(settings: Settings, recording_id: str) -> dict[str, Any]:
     """Delete the ACS copy of every chunk - only when the archive is complete and verified."""
     manifest = _manifest_of(settings, recording_id)
     if manifest is None:

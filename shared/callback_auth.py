@@ -92,6 +92,16 @@ def _unauthorized() -> ApiError:
     )
 
 
+def _keys_unavailable() -> ApiError:
+    """503, so ACS retries the callback instead of dropping a state change."""
+    return ApiError(
+        503,
+        "CallbackVerificationUnavailable",
+        "The keys to verify ACS callbacks cannot be loaded right now.",
+        headers={"Retry-After": "10"},
+    )
+
+
 def verify_callback_token(
     authorization: str | None, *, audience: str | None, openid_configuration_url: str
 ) -> dict[str, Any]:
@@ -107,12 +117,7 @@ def verify_callback_token(
         issuer, keys = _configuration(openid_configuration_url).current()
     except (OSError, ValueError) as error:
         _LOG.error("Cannot load the ACS OpenID configuration: %s", type(error).__name__)
-        raise ApiError(
-            503,
-            "CallbackVerificationUnavailable",
-            "The keys to verify ACS callbacks cannot be loaded right now.",
-            headers={"Retry-After": "10"},
-        ) from None
+        raise _keys_unavailable() from None
     try:
         signing_key = keys.get_signing_key_from_jwt(token.strip())
         claims: dict[str, Any] = jwt.decode(
@@ -124,6 +129,9 @@ def verify_callback_token(
             leeway=_LEEWAY_SECONDS,
             options={"require": ["exp", "iat", "aud", "iss"]},
         )
+    except jwt.PyJWKClientConnectionError:
+        _LOG.error("Cannot fetch the ACS callback signing keys")
+        raise _keys_unavailable() from None
     except jwt.PyJWTError as error:
         _LOG.warning("Refused a state callback: %s", type(error).__name__)
         raise _unauthorized() from None

@@ -144,14 +144,14 @@ class Catalog:
                     break
                 except ResourceExistsError:
                     continue
-            # A callback got here first: keep its state history, add what only the start knows.
-            merged = {
-                **entity,
-                **{k: v for k, v in existing.items() if k in ("stateChanges", "state", "updatedAt")},
-            }
+            # A callback got here first: keep all it wrote, add what only the start knows.
+            start_only = {k: entity[k] for k in ("callLocatorKind", "callLocatorId", "kind", "options")}
+            merged = {**existing, **start_only}
             merged["serverCallId"] = existing.get("serverCallId") or entity["serverCallId"]
             if self._replace(merged, existing):
                 break
+        else:
+            raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
         self._index(started.recording_id, entity["serverCallId"])
 
     def apply(self, event: RecordingCallbackEvent) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
 
 from shared.errors import bad_request
 from shared.urls import https_url_problem
@@ -105,14 +106,18 @@ class StartRecordingOptions:
         return kwargs
 
     def to_json(self) -> dict[str, Any]:
-        """The options as our API names them (stored in the catalog, echoed to callers)."""
+        """The options as our API names them (stored in the catalog, echoed to callers).
+
+        The callback URL is shown without its query: ours carries the function key (`?code=`),
+        and a caller's may carry a secret of its own.
+        """
         body: dict[str, Any] = {self.call.kind: self.call.id}
         for key, value in (
             ("content", self.content),
             ("channel", self.channel),
             ("format", self.format),
             ("pauseOnStart", self.pause_on_start),
-            ("stateCallbackUrl", self.state_callback_url),
+            ("stateCallbackUrl", without_query(self.state_callback_url)),
         ):
             if value is not None:
                 body[key] = value
@@ -125,6 +130,14 @@ class StartRecordingOptions:
         if self.external_container_url:
             body["externalStorage"] = {"containerUrl": self.external_container_url}
         return body
+
+
+def without_query(url: str | None) -> str | None:
+    """`https://h/p?code=secret` -> `https://h/p` (query and fragment may hold secrets)."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def parse_start_request(body: object, *, default_callback_url: str | None = None) -> StartRecordingOptions:

@@ -110,6 +110,6 @@ def catalog_entry(settings: Settings, recording_id: str) -> dict[str, Any] | Non
     """The catalog's view, or None; a storage outage degrades the answer instead of failing it."""
     try:
         return catalog(settings).get(recording_id)
-    except AzureError as error:
+    except (AzureError, ApiError) as error:
         _LOG.warning("Catalog read failed: %s", type(error).__name__)
         return None

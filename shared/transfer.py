@@ -110,8 +110,11 @@ def archive_chunk(
         metadata_blob_name(prefix, chunk.index, chunk.document_id),
     )
     blob = container.get_blob_client(names[0])
+    metadata_blob = container.get_blob_client(names[1])
     existing = _verified_archive(blob, chunk)
-    _copy_metadata(acs, chunk, container.get_blob_client(names[1]))
+    if existing is None or not metadata_blob.exists():
+        # Only then is ACS asked: an archived chunk stays archived after its ACS copy is gone.
+        _copy_metadata(acs, chunk, metadata_blob)
     if existing is not None:
         (size, digest), reused = existing, 0
     else:
@@ -185,7 +188,7 @@ def _stream_content(
             window,
             pending,
             options.in_flight,
-            lambda r: pool.submit(_fetch_and_stage, acs, chunk, blob, r, staged, options),
+            lambda r: pool.submit(_fetch_and_stage, acs, chunk, blob, r, staged, options, total),
         )
         while window:
             data = window.popleft().result()
@@ -196,9 +199,9 @@ def _stream_content(
                 window,
                 pending,
                 options.in_flight,
-                lambda r: pool.submit(_fetch_and_stage, acs, chunk, blob, r, staged, options),
+                lambda r: pool.submit(_fetch_and_stage, acs, chunk, blob, r, staged, options, total),
             )
-    reused = sum(1 for r in ranges if block_id(*r) in staged)
+    reused = sum(1 for r in ranges if staged.get(block_id(*r)) == r[1])
     if hashed != total:
         raise TransferError(f"chunk {chunk.index}: read {hashed} bytes, Content-Range said {total}")
     sha = digest.hexdigest()
@@ -224,7 +227,7 @@ def _fill(
 
 def _first_range(acs: CallAutomationClient, url: str, options: TransferOptions) -> tuple[bytearray, int]:
     """The first range, which also tells the total size (Content-Range)."""
-    return _fetch(acs, url, (0, options.range_bytes), options, probe=True)
+    return _fetch(acs, url, (0, options.range_bytes), options, total=None)
 
 
 def _fetch_and_stage(
@@ -232,17 +235,18 @@ def _fetch_and_stage(
     chunk: ChunkJob,
     blob: BlobClient,
     span: tuple[int, int],
-    staged: set[str],
+    staged: dict[str, int],
     options: TransferOptions,
+    total: int,
 ) -> bytearray:
-    data, _ = _fetch(acs, chunk.content_location, span, options)
+    data, _ = _fetch(acs, chunk.content_location, span, options, total=total)
     _stage(blob, span, data, staged)
     return data
 
 
-def _stage(blob: BlobClient, span: tuple[int, int], data: bytes | bytearray, staged: set[str]) -> None:
+def _stage(blob: BlobClient, span: tuple[int, int], data: bytes | bytearray, staged: dict[str, int]) -> None:
     identifier = block_id(*span)
-    if identifier not in staged:
+    if staged.get(identifier) != len(data):  # reuse a staged block only when its size is right
         # bytearray is accepted as-is (checked against Azurite); converting would copy every range.
         blob.stage_block(identifier, data, length=len(data))  # type: ignore[arg-type]
 
@@ -253,38 +257,56 @@ def _fetch(
     span: tuple[int, int],
     options: TransferOptions,
     *,
-    probe: bool = False,
+    total: int | None,
 ) -> tuple[bytearray, int]:
-    """GET one byte range into a buffer of exactly its size; retries resets and throttling."""
+    """GET one byte range into a buffer of exactly its size; retries resets and throttling.
+
+    `total` is None for the first range (its answer tells the size) and the known size after.
+    """
     offset, length = span
     last_error: Exception | None = None
     for attempt in range(options.range_attempts):
+        response = None
         try:
             response = _download(acs, url, headers={"Range": f"bytes={offset}-{offset + length - 1}"})
-            bounds = parse_content_range(response.headers.get("Content-Range"))
-            if response.status_code == 206 and bounds is not None:
-                start, end, total = bounds
-                if start != offset or (not probe and end != offset + length - 1):
-                    raise TransferError(f"asked for bytes {offset}-{offset + length - 1}, got {start}-{end}")
-            elif response.status_code == 200 and offset == 0 and probe:
-                total = int(bounds[2]) if bounds else int(response.headers.get("Content-Length", "-1"))
-                end = total - 1
-                if total > length:  # the server ignored Range: refuse rather than buffer it all
-                    raise TransferError("the recording host ignored the Range header")
-            else:
-                raise TransferError(f"unexpected download answer {response.status_code}")
-            expected = end - start + 1 if response.status_code == 206 else total
-            return _read_exactly(response, expected), total
+            expected, size = _checked_span(response, offset, length, total)
+            return _read_exactly(response, expected), size
         except (ServiceResponseError, ServiceRequestError, _ShortReadError) as error:
             last_error = error
         except HttpResponseError as error:
             if error.status_code not in _RETRYABLE_STATUS:
                 raise
             last_error = error
+        finally:
+            if response is not None:
+                response.close()
         time.sleep(_retry_delay(last_error, attempt, options))
     raise TransferError(
         f"bytes {offset}-{offset + length - 1} failed after retries: {type(last_error).__name__}"
     )
+
+
+def _checked_span(
+    response: HttpResponse, offset: int, length: int, known_total: int | None
+) -> tuple[int, int]:
+    """(bytes to read, total size) of an answer, which must be exactly the range asked for.
+
+    Nothing is buffered before this passes, so a lying or Range-ignoring server cannot make us
+    allocate more than one range.
+    """
+    bounds = parse_content_range(response.headers.get("Content-Range"))
+    if response.status_code == 206 and bounds is not None:
+        start, end, total = bounds
+    elif response.status_code == 200 and offset == 0:
+        total = bounds[2] if bounds else int(response.headers.get("Content-Length") or -1)
+        start, end = 0, total - 1
+    else:
+        raise TransferError(f"unexpected download answer {response.status_code}")
+    if known_total is not None and total != known_total:
+        raise TransferError(f"the recording changed size from {known_total} to {total} bytes")
+    if total < 0 or start != offset or end != min(offset + length, total) - 1:
+        raise TransferError(f"asked for bytes {offset}-{offset + length - 1}, got {start}-{end}/{total}")
+    return end - start + 1, total
 
 
 class _ShortReadError(Exception):
@@ -310,6 +332,10 @@ def _read_exactly(response: Any, expected: int) -> bytearray:
             position = end
     except (ServiceResponseError, IncompleteReadError, OSError) as error:  # reset or cut short mid-body
         raise _ShortReadError(str(error)) from error
+    except HttpResponseError as error:
+        if error.status_code is not None:
+            raise
+        raise _ShortReadError(str(error)) from error  # azure-core's wrapper of a TCP reset mid-body
     finally:
         view.release()
     if position != expected:
@@ -324,16 +350,17 @@ def _retry_delay(error: Exception | None, attempt: int, options: TransferOptions
     try:
         delay = float(str(headers.get("Retry-After", backoff)))
     except ValueError:
-        return backoff
-    return min(delay, 30.0)
+        delay = backoff
+    return min(max(delay, 0.0), 30.0) if delay == delay else backoff  # NaN != NaN
 
 
-def _staged_block_ids(blob: BlobClient) -> set[str]:
+def _staged_block_ids(blob: BlobClient) -> dict[str, int]:
+    """Blocks an earlier attempt staged: id -> size."""
     try:
         _, uncommitted = blob.get_block_list("uncommitted")
     except ResourceNotFoundError:
-        return set()
-    return {block.id for block in uncommitted}
+        return {}
+    return {block.id: block.size for block in uncommitted}
 
 
 def _commit(

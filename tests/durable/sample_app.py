@@ -145,20 +145,20 @@ def parent(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-
 
 @app.orchestration_trigger(context_name="context")
 def keep_going_after_failure(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
-    """task_any over retried activities, then more work: the action list grows past the compound."""
+    """task_all over retried activities that fail, caught, then more work (the action list grows)."""
     retry = df.RetryOptions(first_retry_interval_in_milliseconds=10, max_number_of_attempts=2)
-    pending = [
+    tasks = [
         context.call_activity_with_retry(
             "flaky_square", retry, {"key": f"{context.instance_id}-{i}", "x": i, "fail_times": 9}
         )
         for i in range(2)
     ]
-    failures = 0
-    while pending:
-        finished = yield context.task_any(pending)
-        pending.remove(finished)
-        failures += isinstance(finished.result, Exception)
-    after = yield context.call_activity("step_a", failures)
+    try:
+        yield context.task_all(tasks)
+        failed = 0
+    except Exception:
+        failed = 1
+    after = yield context.call_activity("step_a", failed)
     return after
 
 

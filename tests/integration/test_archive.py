@@ -358,4 +358,17 @@ def delete_content(engine: DurableEngine, recording_id: str) -> Any:
     request = http_request(
         "DELETE", f"recordings/{recording_id}/content", route_params={"recordingId": recording_id}
     )
-    return invoke("delete_recording_content", request, durable_client=engine.client_binding_json())
+    return invoke("delete_recording_content", request)
+
+
+def test_a_failed_rerun_does_not_erase_the_completed_manifest(
+    host: DevHost, engine: DurableEngine, emulator: AcsEmulator, app_settings: Settings
+) -> None:
+    from shared.archive_service import read_manifest, record_archive
+
+    recording_id = record(emulator, seconds=2)
+    manifest_name = archived(engine, recording_id)["output"]["manifest"]
+    completed = read_manifest(app_settings, manifest_name)
+    assert completed is not None
+    record_archive(app_settings, {**completed, "status": "Failed", "chunks": [], "errors": ["gone"]})
+    assert read_manifest(app_settings, manifest_name) == completed

@@ -177,3 +177,16 @@ def test_a_persistent_refusal_fails_the_transfer_and_commits_nothing(
     assert refused.value.status_code == 403
     blob = archive_container(app_settings).get_blob_client(f"{PREFIX}/000-{job.document_id}.wav")
     assert not blob.exists()
+
+
+def test_archived_chunk_is_skipped_without_asking_acs_even_after_its_copy_is_deleted(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    transfer(app_settings, job)
+    call_automation_client(app_settings.acs).delete_recording(job.delete_location)
+    before = len(emulator.requests)
+    again = transfer(app_settings, job)
+    assert again.skipped
+    assert again.sha256 == source.content_sha256()
+    assert len(emulator.requests) == before

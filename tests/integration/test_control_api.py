@@ -224,3 +224,15 @@ def test_json_body_sent_without_a_json_content_type_is_still_accepted(
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert invoke("start_recording", request).status_code == 201
+
+
+def test_function_key_in_the_default_callback_url_is_never_returned_or_cataloged(
+    app_settings: Settings, call_id: str
+) -> None:
+    key = app_settings.recording_state_callback_url.split("code=")[1]  # type: ignore[union-attr]
+    started = start({"serverCallId": call_id})
+    recording_id = json_body(started)["recordingId"]
+    shown = on_recording("get_recording", "GET", recording_id).get_body().decode()
+    listed = invoke("list_recordings", http_request("GET", "recordings", params={"serverCallId": call_id}))
+    for body in (started.get_body().decode(), shown, listed.get_body().decode()):
+        assert key not in body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -129,3 +130,41 @@ def test_pause_and_resume_callbacks_build_the_state_history(
     eventually(lambda: len(catalog_of(recording_id)["stateChanges"]) == 3)
     assert [c["state"] for c in catalog_of(recording_id)["stateChanges"]] == ["active", "inactive", "active"]
     assert set(receiver.statuses) == {204}
+
+
+def test_unreachable_signing_keys_answer_503_so_acs_retries(
+    app_settings: Settings, emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch, event: dict[str, Any]
+) -> None:
+    from shared.settings import current_settings
+    from tools.ports import free_port
+
+    monkeypatch.setenv("ACS_OPENID_CONFIGURATION_URL", f"https://127.0.0.1:{free_port()}/openid")
+    current_settings.cache_clear()
+    response = post_callback([event], f"Bearer {emulator.sign_callback_token()}")
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "10")
+
+
+def test_a_start_failure_reported_before_the_start_is_cataloged_keeps_its_error(
+    app_settings: Settings, emulator: AcsEmulator
+) -> None:
+    from datetime import datetime, timezone
+
+    from shared.catalog import StartedRecording
+    from shared.recording_options import parse_start_request
+    from shared.recordings import catalog
+    from shared.settings import current_settings
+
+    failed = copy.deepcopy(real_state_changed_event())
+    failed["type"] = "Microsoft.Communication.StartRecordingFailed"
+    failed["data"]["resultInformation"] = {"code": 400, "subCode": 8583, "message": "Recording failed."}
+    assert post_callback([failed], f"Bearer {emulator.sign_callback_token()}").status_code == 204
+    recording_id = failed["data"]["recordingId"]
+    options = parse_start_request({"serverCallId": failed["data"]["serverCallId"]})
+    catalog(current_settings()).record_started(
+        StartedRecording(
+            recording_id, "inactive", "azureCommunicationServices", options, datetime.now(timezone.utc)
+        )
+    )
+    entry = catalog_of(recording_id)
+    assert entry["lastError"]["subCode"] == 8583
+    assert entry["options"] == {"serverCallId": failed["data"]["serverCallId"]}

@@ -150,3 +150,11 @@ def test_other_event_types_are_rejected() -> None:
 def test_malformed_recording_id_in_subject_rejects_the_event() -> None:
     with pytest.raises(InvalidEventError, match="recording id"):
         parse(event_grid(subject="/recording/call/c/recordingId/..%2F.."))
+
+
+def test_server_call_id_with_slashes_keeps_the_recording_id() -> None:
+    server_call_id = "aHR0cHM6Ly9hcGkuZmxpZ2h0cHJveHkuc2t5cGUuY29tL2FwaS92Mi9jcC9ckg/aT0xMC0xMjg="
+    job = parse(
+        event_grid(subject=f"/recording/call/c1/serverCallId/{server_call_id}/recordingId/{RECORDING_ID}")
+    )
+    assert (job.recording_id, job.server_call_id) == (RECORDING_ID, server_call_id)

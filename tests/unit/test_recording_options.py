@@ -31,7 +31,8 @@ def rejection(body: Any, **kwargs: Any) -> ApiError:
 @pytest.mark.parametrize("example", SEED_EXAMPLES, ids=lambda e: e["name"])
 def test_every_seed_example_is_accepted_with_its_options_intact(example: dict[str, Any]) -> None:
     options = parse_start_request(example["request"])
-    assert options.to_json() == example["request"]
+    shown = {**example["request"], "stateCallbackUrl": CALLBACK.split("?")[0]}
+    assert options.to_json() == shown
 
 
 def test_server_call_id_becomes_the_server_call_id_keyword() -> None:
@@ -303,3 +304,10 @@ def test_any_json_body_is_accepted_or_rejected_with_a_400_never_an_exception(bod
     except ApiError as error:
         status = error.status
     assert status in (200, 400)
+
+
+def test_callback_url_query_is_never_echoed_or_stored() -> None:
+    default = "https://app.example/api/callbacks/recording-state?code=FUNCTION-KEY"
+    options = parse_start_request({"serverCallId": SERVER_CALL_ID}, default_callback_url=default)
+    assert options.state_callback_url == default  # ACS still gets the full URL
+    assert options.to_json()["stateCallbackUrl"] == "https://app.example/api/callbacks/recording-state"

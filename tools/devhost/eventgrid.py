@@ -8,7 +8,6 @@ validation handshake (`SubscriptionValidation`: answer with the validation code)
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import azure.functions as func
@@ -42,35 +41,13 @@ def parse_delivery(body: bytes) -> list[dict[str, Any]]:
     return events
 
 
-def to_event_grid_event(event: dict[str, Any]) -> func.EventGridEvent:
-    """Either schema -> the object an `event_grid_trigger` function receives."""
-    if "specversion" in event:  # CloudEvents 1.0
-        return func.EventGridEvent(
-            id=str(event.get("id", "")),
-            data=event.get("data"),  # type: ignore[arg-type]  # any JSON, as the host passes it
-            topic=str(event.get("source", "")),
-            subject=str(event.get("subject", "")),
-            event_type=str(event.get("type", "")),
-            event_time=_time(event.get("time")),
-            data_version=str(event.get("dataschema") or ""),
-        )
-    return func.EventGridEvent(
-        id=str(event.get("id", "")),
-        data=event.get("data"),  # type: ignore[arg-type]  # any JSON, as the host passes it
-        topic=str(event.get("topic", "")),
-        subject=str(event.get("subject", "")),
-        event_type=str(event.get("eventType", "")),
-        event_time=_time(event.get("eventTime")),
-        data_version=str(event.get("dataVersion", "")),
+def to_trigger_value(event: dict[str, Any]) -> func.EventGridEvent | func.CloudEvent:
+    """One delivered event -> what the function receives, through the SDK's own converter (the
+    worker's): an EventGridEvent for the Event Grid schema, a CloudEvent for CloudEvents 1.0."""
+    from azure.functions.eventgrid import EventGridEventInConverter
+    from azure.functions.meta import Datum
+
+    value: func.EventGridEvent | func.CloudEvent = EventGridEventInConverter.decode(
+        Datum(json.dumps(event), "json"), trigger_metadata={}
     )
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    from shared.times import parse_time
-
-    try:
-        return parse_time(value)
-    except ValueError:
-        return None
+    return value

@@ -20,7 +20,7 @@ import azure.functions as func
 from tools.devhost.eventgrid import (
     EventGridRequestError,
     parse_delivery,
-    to_event_grid_event,
+    to_trigger_value,
     validation_response,
 )
 from tools.devhost.invoke import binding_types, call_function
@@ -231,7 +231,7 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
                 started = time.perf_counter()
                 log.info("Executing 'Functions.%s' (event %s)", name, event.get("id"))
                 try:
-                    host.invoke(function, to_event_grid_event(event))
+                    host.invoke(function, to_trigger_value(event))
                 except Exception:
                     # A failed invocation answers 500, so Event Grid retries the delivery.
                     log.exception("Executed 'Functions.%s' (Failed)", name)
