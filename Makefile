@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test demo bench setup clean
 
-run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071
-	$(PY) -m tools.localstack
+run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
+	USE_FUNC=$(USE_FUNC) $(PY) -m tools.localstack
 
 demo: setup ## against a running `make run`: record a call, archive it, show the blobs
 	$(PY) -m tools.demo

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
 
 # azure-core retries with exponential backoff by default; bound it so an HTTP caller waits for
-# at most a few seconds before we answer 503/504 ourselves.
+# at most a few seconds before we answer 503/504 ourselves. Streamed downloads are read 256 KiB
+# at a time instead of azure-core's 4 KiB (measured: 2.3x the download rate, benchmarks/README.md).
 _CONTROL_CLIENT_OPTIONS: dict[str, Any] = {
+    "connection_data_block_size": 256 * 1024,
     "retry_total": 3,
     "retry_backoff_max": 4,
     "connection_timeout": 10,

@@ -54,8 +54,8 @@ class TransferError(Exception):
 
 @dataclass(frozen=True)
 class TransferOptions:
-    range_bytes: int = 4 * MiB
-    in_flight: int = 6
+    range_bytes: int = 4 * MiB  # chosen from the sweep in benchmarks/README.md
+    in_flight: int = 4
     range_attempts: int = 4
     retry_delay_s: float = 0.5
 
@@ -179,11 +179,12 @@ def _stream_content(
         window: deque[Future[bytes | bytearray]] = deque()
         pending = iter(ranges[1:])
 
-        def stage_first() -> bytes | bytearray:
-            _stage(blob, ranges[0], first, staged)
-            return first
+        def stage_first(data: bytearray) -> bytes | bytearray:
+            _stage(blob, ranges[0], data, staged)
+            return data
 
-        window.append(pool.submit(stage_first) if ranges else _done(b""))
+        window.append(pool.submit(stage_first, first) if ranges else _done(b""))
+        del first  # the window holds it now; drop it once hashed
         _fill(
             window,
             pending,

@@ -12,9 +12,12 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from tools.acs_emulator import AcsEmulator
 from tools.azurite import running_azurite
 from tools.devhost.durable import durable_engine
 from tools.devhost.host import DevHost, IndexingError, index_app
+from tools.ports import wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 STATE_FILE = REPO / ".work" / "localstack.json"
@@ -32,7 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "7071")))
     parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("ACS_EMULATOR_PORT", "0")))
+    parser.add_argument(
+        "--func",
+        action="store_true",
+        default=os.environ.get("USE_FUNC") == "1",
+        help="run the app with Functions Core Tools (`func start`, must be on PATH) "
+        "instead of the local host, from a generated local.settings.json",
+    )
     args = parser.parse_args(argv)
+    if args.func and shutil.which("func") is None:
+        print("error: --func needs Functions Core Tools (`func`) on the PATH", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("azure", "tools.acs_emulator", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -45,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         emulator.loopback_dns(),
     ):
         _configure_environment(Path(workdir), emulator, azurite.connection_string, args.port, key)
+        if args.func:
+            return _run_core_tools(emulator, args.port)
         sys.path.insert(0, str(REPO))
         try:
             functions = index_app()
@@ -68,6 +84,63 @@ def main(argv: list[str] | None = None) -> int:
             engine.stop()
             STATE_FILE.unlink(missing_ok=True)
     return 0
+
+
+STACK_SETTINGS = (
+    "AzureWebJobsStorage",
+    "ACS_CONNECTION_STRING",
+    "ACS_RESOURCE_ID",
+    "ACS_OPENID_CONFIGURATION_URL",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
+
+
+def core_tools_settings(example: dict[str, Any], environ: Mapping[str, str], port: int) -> dict[str, Any]:
+    """local.settings.json for `func start`: the example's settings, pointed at this stack."""
+    values = {name: value for name, value in example["Values"].items() if not name.startswith("_")}
+    values.update({name: environ[name] for name in STACK_SETTINGS})
+    values["ACS_ENDPOINT"] = ""  # the connection string is used
+    values["RECORDING_STATE_CALLBACK_URL"] = f"http://127.0.0.1:{port}/api/callbacks/recording-state"
+    return {"IsEncrypted": False, "Values": values}
+
+
+def _run_core_tools(emulator: AcsEmulator, port: int) -> int:
+    """`func start` with local.settings.json generated from the example and this stack's settings.
+
+    Core Tools runs the app in its own worker process, where this process's loopback name
+    resolution for the emulator's recording host does not apply: archiving needs
+    `127.0.0.1 us-storage.asm.skype.com` in /etc/hosts (printed below). Core Tools does not
+    check function keys locally.
+    """
+    example = json.loads((REPO / "local.settings.json.example").read_text())
+    values = {name: value for name, value in example["Values"].items() if not name.startswith("_")}
+    for name in (
+        "AzureWebJobsStorage",
+        "ACS_CONNECTION_STRING",
+        "ACS_RESOURCE_ID",
+        "ACS_OPENID_CONFIGURATION_URL",
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_FILE",
+    ):
+        values[name] = os.environ[name]
+    values["ACS_ENDPOINT"] = ""
+    values["RECORDING_STATE_CALLBACK_URL"] = f"http://127.0.0.1:{port}/api/callbacks/recording-state"
+    settings = REPO / "local.settings.json"
+    settings.write_text(json.dumps({"IsEncrypted": False, "Values": values}, indent=2))
+    settings.chmod(0o600)
+    webhook = f"http://127.0.0.1:{port}/runtime/webhooks/eventgrid?functionName={EVENT_FUNCTION}"
+    print(f"Wrote {settings.name}; starting func on :{port}. For archives add to /etc/hosts:")
+    print(f"  127.0.0.1 {emulator.content_host}", flush=True)
+    func = subprocess.Popen([shutil.which("func") or "func", "start", "--port", str(port)], cwd=REPO)
+    try:
+        wait_for_port(port, timeout=120)
+        emulator.add_event_webhook(webhook, validate=True)
+        return func.wait()
+    except KeyboardInterrupt:
+        func.terminate()
+        func.wait(timeout=20)
+        return 0
 
 
 def _interrupt(*_: object) -> None:
