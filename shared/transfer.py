@@ -1,7 +1,8 @@
 """One chunk: ranged downloads from ACS -> staged blocks -> one verified, conditional commit.
 
 Why this shape:
-- Memory is bounded by `in_flight x range_bytes` (+1 range), never by the file size.
+- Memory is bounded by `(in_flight + 1) x range_bytes`, in buffers reused for every range, never
+  by the file size.
 - Block ids are a function of (offset, length), so a retry, or a concurrent twin run, stages the
   same ids with the same bytes; blocks already staged by a crashed attempt are not uploaded again.
 - The SHA-256 is computed over the whole content, in order, while it streams; the total length
@@ -16,10 +17,11 @@ import contextlib
 import hashlib
 import json
 import logging
+import queue
 import re
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -166,42 +168,57 @@ def _copy_metadata(acs: CallAutomationClient, chunk: ChunkJob, target: BlobClien
         )
 
 
+class _Buffers:
+    """A fixed set of range-sized buffers, reused for every range.
+
+    Allocating a fresh 4 MiB buffer per range let the allocator's per-thread arenas grow with the
+    transfer (peak RSS rose with file size); reusing `in_flight + 1` buffers keeps it flat.
+    """
+
+    def __init__(self, count: int, size: int) -> None:
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(count):
+            self._free.put(bytearray(size))
+
+    def take(self) -> bytearray:
+        return self._free.get()
+
+    def give(self, buffer: bytearray) -> None:
+        self._free.put(buffer)
+
+
+Filled = tuple[bytearray, int]  # a pooled buffer and how many of its bytes hold the range
+
+
 def _stream_content(
     acs: CallAutomationClient, chunk: ChunkJob, blob: BlobClient, content_type: str, options: TransferOptions
 ) -> tuple[int, str, int]:
-    first, total = _first_range(acs, chunk.content_location, options)
+    buffers = _Buffers(options.in_flight + 1, options.range_bytes)
+    first = buffers.take()
+    size, total = _fetch(acs, chunk.content_location, (0, options.range_bytes), options, first, total=None)
     ranges = plan_ranges(total, options.range_bytes)
     staged = _staged_block_ids(blob)
     digest = hashlib.sha256()
-    reused = 0
     hashed = 0
     with ThreadPoolExecutor(max_workers=options.in_flight, thread_name_prefix="range") as pool:
-        window: deque[Future[bytes | bytearray]] = deque()
+
+        def submit(span: tuple[int, int]) -> Future[Filled]:
+            return pool.submit(_fetch_and_stage, acs, chunk, blob, span, staged, options, total, buffers)
+
+        def stage_first() -> Filled:
+            _stage(blob, ranges[0], first, size, staged)
+            return first, size
+
+        window: deque[Future[Filled]] = deque([pool.submit(stage_first)] if ranges else [])
         pending = iter(ranges[1:])
-
-        def stage_first(data: bytearray) -> bytes | bytearray:
-            _stage(blob, ranges[0], data, staged)
-            return data
-
-        window.append(pool.submit(stage_first, first) if ranges else _done(b""))
-        del first  # the window holds it now; drop it once hashed
-        _fill(
-            window,
-            pending,
-            options.in_flight,
-            lambda r: pool.submit(_fetch_and_stage, acs, chunk, blob, r, staged, options, total),
-        )
+        _fill(window, pending, options.in_flight, submit)
         while window:
-            data = window.popleft().result()
-            digest.update(data)
-            hashed += len(data)
-            del data
-            _fill(
-                window,
-                pending,
-                options.in_flight,
-                lambda r: pool.submit(_fetch_and_stage, acs, chunk, blob, r, staged, options, total),
-            )
+            buffer, length = window.popleft().result()
+            with memoryview(buffer) as view:
+                digest.update(view[:length])
+            hashed += length
+            buffers.give(buffer)
+            _fill(window, pending, options.in_flight, submit)
     reused = sum(1 for r in ranges if staged.get(block_id(*r)) == r[1])
     if hashed != total:
         raise TransferError(f"chunk {chunk.index}: read {hashed} bytes, Content-Range said {total}")
@@ -210,25 +227,17 @@ def _stream_content(
     return total, sha, reused
 
 
-def _done(value: bytes) -> Future[bytes | bytearray]:
-    future: Future[bytes | bytearray] = Future()
-    future.set_result(value)
-    return future
-
-
 def _fill(
-    window: deque[Future[bytes | bytearray]], pending: Iterator[tuple[int, int]], limit: int, submit: Any
+    window: deque[Future[Filled]],
+    pending: Iterator[tuple[int, int]],
+    limit: int,
+    submit: Callable[[tuple[int, int]], Future[Filled]],
 ) -> None:
     while len(window) < limit:
         next_range = next(pending, None)
         if next_range is None:
             return
         window.append(submit(next_range))
-
-
-def _first_range(acs: CallAutomationClient, url: str, options: TransferOptions) -> tuple[bytearray, int]:
-    """The first range, which also tells the total size (Content-Range)."""
-    return _fetch(acs, url, (0, options.range_bytes), options, total=None)
 
 
 def _fetch_and_stage(
@@ -239,17 +248,26 @@ def _fetch_and_stage(
     staged: dict[str, int],
     options: TransferOptions,
     total: int,
-) -> bytearray:
-    data, _ = _fetch(acs, chunk.content_location, span, options, total=total)
-    _stage(blob, span, data, staged)
-    return data
+    buffers: _Buffers,
+) -> Filled:
+    buffer = buffers.take()
+    try:
+        length, _ = _fetch(acs, chunk.content_location, span, options, buffer, total=total)
+        _stage(blob, span, buffer, length, staged)
+    except BaseException:
+        buffers.give(buffer)
+        raise
+    return buffer, length
 
 
-def _stage(blob: BlobClient, span: tuple[int, int], data: bytes | bytearray, staged: dict[str, int]) -> None:
+def _stage(
+    blob: BlobClient, span: tuple[int, int], buffer: bytearray, length: int, staged: dict[str, int]
+) -> None:
     identifier = block_id(*span)
-    if staged.get(identifier) != len(data):  # reuse a staged block only when its size is right
-        # bytearray is accepted as-is (checked against Azurite); converting would copy every range.
-        blob.stage_block(identifier, data, length=len(data))  # type: ignore[arg-type]
+    if staged.get(identifier) != length:  # reuse a staged block only when its size is right
+        with memoryview(buffer) as view:
+            # a view, not a copy: checked against Azurite; the SDK's annotation is narrower
+            blob.stage_block(identifier, view[:length], length=length)  # type: ignore[arg-type]
 
 
 def _fetch(
@@ -257,10 +275,11 @@ def _fetch(
     url: str,
     span: tuple[int, int],
     options: TransferOptions,
+    buffer: bytearray,
     *,
     total: int | None,
-) -> tuple[bytearray, int]:
-    """GET one byte range into a buffer of exactly its size; retries resets and throttling.
+) -> tuple[int, int]:
+    """GET one byte range into `buffer`; (bytes read, total size). Retries resets and throttling.
 
     `total` is None for the first range (its answer tells the size) and the known size after.
     """
@@ -271,7 +290,8 @@ def _fetch(
         try:
             response = _download(acs, url, headers={"Range": f"bytes={offset}-{offset + length - 1}"})
             expected, size = _checked_span(response, offset, length, total)
-            return _read_exactly(response, expected), size
+            _read_into(response, buffer, expected)
+            return expected, size
         except (ServiceResponseError, ServiceRequestError, _ShortReadError) as error:
             last_error = error
         except HttpResponseError as error:
@@ -320,28 +340,25 @@ def _download(acs: CallAutomationClient, url: str, **kwargs: Any) -> HttpRespons
     return cast("HttpResponse", acs.download_recording(url, **kwargs))
 
 
-def _read_exactly(response: Any, expected: int) -> bytearray:
-    buffer = bytearray(expected)
-    view = memoryview(buffer)
+def _read_into(response: Any, buffer: bytearray, expected: int) -> None:
+    """Exactly `expected` body bytes into the start of `buffer` (checked to fit beforehand)."""
     position = 0
-    try:
-        for piece in response.iter_bytes():
-            end = position + len(piece)
-            if end > expected:
-                raise TransferError("the recording host sent more bytes than the range holds")
-            view[position:end] = piece
-            position = end
-    except (ServiceResponseError, IncompleteReadError, OSError) as error:  # reset or cut short mid-body
-        raise _ShortReadError(str(error)) from error
-    except HttpResponseError as error:
-        if error.status_code is not None:
-            raise
-        raise _ShortReadError(str(error)) from error  # azure-core's wrapper of a TCP reset mid-body
-    finally:
-        view.release()
+    with memoryview(buffer) as view:
+        try:
+            for piece in response.iter_bytes():
+                end = position + len(piece)
+                if end > expected:
+                    raise TransferError("the recording host sent more bytes than the range holds")
+                view[position:end] = piece
+                position = end
+        except (ServiceResponseError, IncompleteReadError, OSError) as error:  # reset or cut short mid-body
+            raise _ShortReadError(str(error)) from error
+        except HttpResponseError as error:
+            if error.status_code is not None:
+                raise
+            raise _ShortReadError(str(error)) from error  # azure-core's wrapper of a TCP reset mid-body
     if position != expected:
         raise _ShortReadError(f"got {position} of {expected} bytes")
-    return buffer
 
 
 def _retry_delay(error: Exception | None, attempt: int, options: TransferOptions) -> float:
