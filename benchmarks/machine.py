@@ -24,7 +24,7 @@ def describe() -> dict[str, Any]:
             memory_kib = int(meminfo.readline().split()[1])
     except (OSError, ValueError, IndexError):
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
