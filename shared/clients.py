@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AzureKeyCredential
 
-from shared.settings import AcsConnection, Settings, StorageConnection
+from shared.settings import AcsConnection, StorageConnection
 
 if TYPE_CHECKING:
     from azure.communication.callautomation import CallAutomationClient
@@ -74,10 +74,6 @@ def table_service_client(storage: StorageConnection) -> TableServiceClient:
     return TableServiceClient(
         storage.table_account_url, credential=_credential(storage.managed_identity_client_id)
     )
-
-
-def acs_client(settings: Settings) -> CallAutomationClient:
-    return call_automation_client(settings.acs)
 
 
 def reset_clients() -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -78,6 +77,3 @@ def local_stack(app_settings: Settings, azurite: Azurite, emulator: AcsEmulator)
         stack = LocalStack(azurite, emulator, app_settings).start()
         cleanup.callback(stack.stop)
         yield stack
-
-
-Waiter = Callable[[Callable[[], Any]], None]
