@@ -1,4 +1,8 @@
-"""Access to the captured real payloads in ../shared/reference/ (beside the repository)."""
+"""Access to the captured real payloads kept in the repository under tests/fixtures/reference/.
+
+Each file names its public source in its own ``_source``/``_note`` fields; tests/fixtures/reference/README.md
+lists them. A missing file is an error (never a skip): these facts are part of the test suite.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,32 @@ import json
 from pathlib import Path
 from typing import Any
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "fixtures" / "reference"
 ACS_RECORDING = REFERENCE / "acs-recording"
 
 
+class MissingReferenceError(FileNotFoundError):
+    """A reference file the tests rely on is not in tests/fixtures/reference/."""
+
+
+def reference_path(relative: str) -> Path:
+    """The path of a reference file below tests/fixtures/reference/; raises if it does not exist."""
+    path = REFERENCE / relative
+    if not path.is_file():
+        raise MissingReferenceError(
+            f"reference file {path} is missing; it belongs to the repository (tests/fixtures/reference/)"
+        )
+    return path
+
+
+def load_json(relative: str) -> Any:
+    """A JSON file below tests/fixtures/reference/, e.g. ``"acs-recording/errors.real.json"``."""
+    return json.loads(reference_path(relative).read_text(encoding="utf-8"))
+
+
 def load(name: str) -> Any:
-    return json.loads((ACS_RECORDING / name).read_text(encoding="utf-8"))
+    """A captured payload from tests/fixtures/reference/acs-recording/."""
+    return load_json(f"acs-recording/{name}")
 
 
 def real_state_changed_event() -> dict[str, Any]:

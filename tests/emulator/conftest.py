@@ -16,12 +16,13 @@ import pytest
 import requests
 from azure.communication.callautomation import CallAutomationClient
 
+from tests.reference import ACS_RECORDING, REFERENCE, load
 from tools.acs_emulator import AcsEmulator, Call
 from tools.acs_emulator.hmac_auth import sign_headers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference"
-RECORDING_REFERENCE = REFERENCE_DIR / "acs-recording"
+REFERENCE_DIR = REFERENCE  # tests/fixtures/reference, inside the repository
+RECORDING_REFERENCE = ACS_RECORDING
 
 ALICE = "8:acs:e333a5b5-c1e4-4984-b752-447bf92d10b7_0000000f-5a35-fb16-02c3-593a0d00053c"
 BOB = "8:acs:e333a5b5-c1e4-4984-b752-447bf92d10b7_0000000f-5a36-3141-e3c7-593a0d00fc67"
@@ -29,11 +30,8 @@ API = "api-version=2026-03-12"
 
 
 def load_reference(name: str) -> Any:
-    """A captured payload from ../shared/reference/acs-recording; skips if it is not available."""
-    path = RECORDING_REFERENCE / name
-    if not path.is_file():
-        pytest.skip(f"reference file {path} not available")
-    return json.loads(path.read_text(encoding="utf-8"))
+    """A captured payload from tests/fixtures/reference/acs-recording; a missing file is an error."""
+    return load(name)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 3.0, interval: float = 0.01) -> bool:

@@ -2,9 +2,10 @@
 
 ``DEFINITIONS`` is a transcription of the spec's schema closure of ``StartCallRecordingRequest``
 (descriptions and x-ms-* annotations dropped, the Common ``$ref`` paths shortened). A unit test
-compares it with the swagger files in ``../shared/reference`` so drift is caught. On top of the
-structural check, :func:`validate_start_request` applies the cross-field rules the service
-enforces (documented channel/content/format combinations, exactly one call locator, ...).
+compares it with excerpts of the swagger files in ``tests/fixtures/reference`` so drift is caught;
+the emulator reads no spec file at run time. On top of the structural check,
+:func:`validate_start_request` applies the cross-field rules the service enforces (documented
+channel/content/format combinations, exactly one call locator, ...).
 """
 
 from __future__ import annotations
