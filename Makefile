@@ -3,8 +3,12 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+# The Functions Python worker (azure-functions-runtime) needs Python 3.13: a second venv holds it,
+# with the app's runtime requirements, so the tests and the local host index the app as Azure does.
+WORKER_VENV := .venv-worker
+WORKER_PY := $(WORKER_VENV)/bin/python
 
-.PHONY: run test demo bench setup clean
+.PHONY: run test unit demo bench setup clean
 
 run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
 	USE_FUNC=$(USE_FUNC) $(PY) -m tools.localstack
@@ -21,7 +25,10 @@ test: setup ## ruff, mypy and the whole test suite (starts Azurite and the emula
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
-setup: $(VENV)/.installed node_modules/.installed
+unit: $(VENV)/.installed $(WORKER_VENV)/.installed ## the fast tests only: pure functions and the worker's indexer, no servers
+	$(PY) -m pytest -m unit
+
+setup: $(VENV)/.installed $(WORKER_VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,9 +36,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(WORKER_VENV)/.installed: requirements.txt requirements-worker.txt
+	test -x $(WORKER_PY) || "$$(tools/find_python313.sh)" -m venv $(WORKER_VENV)
+	$(WORKER_PY) -m pip install --quiet --upgrade pip
+	$(WORKER_PY) -m pip install --quiet -r requirements-worker.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WORKER_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

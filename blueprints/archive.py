@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Dict  # noqa: UP035 (see ActivityInput)
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -27,6 +27,11 @@ from shared.settings import current_settings
 
 bp = df.Blueprint()
 _LOG = logging.getLogger(__name__)
+
+# The Python worker refuses a binding parameter annotated with a builtin generic such as
+# `dict[str, Any]` ("invalid non-type annotation"): that function never loads on Azure. typing's
+# alias passes its check. tests/unit/test_worker_indexing.py holds the app to the worker's rules.
+ActivityInput = Dict[str, Any]  # noqa: UP006
 
 
 @bp.function_name("on_recording_file_status_updated")
@@ -63,19 +68,19 @@ def archive_recording(context: df.DurableOrchestrationContext) -> Generator[Any,
 
 @bp.function_name(ARCHIVE_CHUNK)
 @bp.activity_trigger(input_name="payload")
-def archive_chunk(payload: dict[str, Any]) -> dict[str, Any]:
+def archive_chunk(payload: ActivityInput) -> dict[str, Any]:
     return run_archive_chunk(current_settings(), payload)
 
 
 @bp.function_name(RECORD_ARCHIVE)
 @bp.activity_trigger(input_name="manifest")
-def record_archive_activity(manifest: dict[str, Any]) -> None:
+def record_archive_activity(manifest: ActivityInput) -> None:
     record_archive(current_settings(), manifest)
 
 
 @bp.function_name(DELETE_SOURCE_CHUNK)
 @bp.activity_trigger(input_name="payload")
-def delete_source_chunk_activity(payload: dict[str, Any]) -> bool:
+def delete_source_chunk_activity(payload: ActivityInput) -> bool:
     return delete_source_chunk(current_settings(), str(payload["deleteLocation"]))
 
 

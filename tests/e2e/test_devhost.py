@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +18,7 @@ from tools.acs_emulator import AcsEmulator
 from tools.devhost import DevHost
 
 KEY = "local-test-key"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -58,3 +63,27 @@ def test_start_pause_resume_stop_over_http(host: DevHost, emulator: AcsEmulator)
     assert api(host, "POST", f"recordings/{recording}/resume", headers=headers).status_code == 202
     assert api(host, "DELETE", f"recordings/{recording}", headers=headers).status_code == 204
     assert api(host, "GET", f"recordings/{recording}", headers=headers).json()["live"] is False
+
+
+def test_the_local_host_refuses_to_start_an_app_the_python_worker_refuses(tmp_path: Path) -> None:
+    (tmp_path / "function_app.py").write_text(
+        "from typing import Any\n"
+        "import azure.durable_functions as df\n\n"
+        "app = df.DFApp()\n\n\n"
+        '@app.activity_trigger(input_name="payload")\n'
+        "def archive_chunk(payload: dict[str, Any]) -> None:\n"
+        "    pass\n",
+        encoding="utf-8",
+    )
+    started = subprocess.run(
+        [sys.executable, "-m", "tools.devhost", "--port", "0"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert started.returncode == 1
+    assert "binding payload has invalid non-type annotation dict[str, typing.Any]" in started.stderr
+    assert "Listening on" not in started.stdout

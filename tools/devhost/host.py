@@ -25,6 +25,7 @@ from tools.devhost.eventgrid import (
 )
 from tools.devhost.invoke import binding_types, call_function
 from tools.devhost.routes import HttpRoute, http_routes
+from tools.devhost.worker_check import WorkerRefusedError, require_worker_accepts
 
 log = logging.getLogger("devhost")
 MAX_BODY = 100 * 1024 * 1024  # the Functions host's own request size limit
@@ -48,13 +49,20 @@ def load_local_settings(path: Path, environ: dict[str, str] | None = None) -> li
     return applied
 
 
-def index_app(module: str = "function_app") -> list[Any]:
-    """The app's functions, as the Python worker's indexing reports them."""
+def index_app(module: str = "function_app", *, worker_check: bool = True) -> list[Any]:
+    """The app's functions, once the real Python worker's indexer has accepted every one of them
+    (`worker_check=False` only where a caller has made that check itself)."""
     try:
         imported = __import__(module)
-        return list(imported.app.get_functions())
+        functions = list(imported.app.get_functions())
     except Exception as error:  # any import-time failure is the user's to fix: say what it was
         raise IndexingError(f"cannot index {module}.py: {type(error).__name__}: {error}") from error
+    if worker_check:
+        try:
+            require_worker_accepts(Path(imported.__file__).resolve().parent)
+        except WorkerRefusedError as error:
+            raise IndexingError(str(error)) from error
+    return functions
 
 
 def _needs_client(function: Any) -> bool:
