@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 
 from shared.archive_orchestration import ARCHIVE_CHUNK, DELETE_SOURCE_CHUNK, ORCHESTRATOR, RECORD_ARCHIVE
-from tools.devhost.worker_check import WorkerIndex, WorkerRefusedError, index_with_worker, require_worker_accepts
+from tools.devhost.worker_check import (
+    WorkerIndex,
+    WorkerRefusedError,
+    index_with_worker,
+    require_worker_accepts,
+)
 
 HTTP_ROUTES = {
     "start_recording": ("POST", "recordings"),
@@ -74,7 +79,9 @@ def test_the_orchestrator_is_an_orchestration_trigger(worker_index: WorkerIndex)
 
 
 @pytest.mark.parametrize("name", [ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK])
-def test_each_activity_the_orchestrator_calls_is_an_activity_trigger(worker_index: WorkerIndex, name: str) -> None:
+def test_each_activity_the_orchestrator_calls_is_an_activity_trigger(
+    worker_index: WorkerIndex, name: str
+) -> None:
     assert _trigger(worker_index.functions[name])["type"] == "activityTrigger"
 
 
@@ -95,7 +102,7 @@ def test_the_worker_refuses_an_activity_input_annotated_with_a_builtin_generic(t
         ),
         encoding="utf-8",
     )
-    with pytest.raises(WorkerRefusedError, match="archive_chunk.*invalid non-type annotation"):
+    with pytest.raises(WorkerRefusedError, match=r"archive_chunk.*invalid non-type annotation"):
         require_worker_accepts(tmp_path)
 
 
