@@ -1,4 +1,8 @@
-"""Session-wide servers: the real Azurite and the ACS emulator, on free loopback ports."""
+"""Session-wide servers: the real Azurite and the ACS emulator, on free loopback ports.
+
+Every test is marked by its folder (`-m unit`, `-m emulator`, ...); the servers start lazily, on
+the first test that asks for them, so `-m unit` starts none.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,20 @@ from tests.support.callback_receiver import Receiver, callback_receiver
 from tests.support.tls import trusting
 from tools.acs_emulator import AcsEmulator
 from tools.azurite import Azurite, running_azurite
+
+TESTS = Path(__file__).resolve().parent
+FOLDER_MARKERS = ("unit", "emulator", "durable", "integration", "e2e")  # registered in pyproject.toml
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder: tests/unit -> `unit`, tests/e2e -> `e2e`, ..."""
+    for item in items:
+        try:
+            folder = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        if folder in FOLDER_MARKERS:
+            item.add_marker(folder)
 
 
 @pytest.fixture(scope="session")
