@@ -25,6 +25,7 @@ DEFAULT_OPENID_CONFIGURATION_URL = (
 
 _CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -110,18 +111,21 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
 
 
 def _acs_connection(env: Mapping[str, str], client_id: str | None) -> AcsConnection:
-    connection_string = _optional(env, "ACS_CONNECTION_STRING")
-    if connection_string is not None:
-        parsed_endpoint, key = _parse_acs_connection_string(connection_string)
-        return AcsConnection(endpoint=parsed_endpoint, access_key=key)
+    """Identity first, as on Azure: `ACS_ENDPOINT` signs in with Entra ID even when a connection
+    string is set too (a leftover key must not quietly win over the identity a deployment set)."""
     endpoint = _optional(env, "ACS_ENDPOINT")
-    if endpoint is None:
+    if endpoint is not None:
+        return AcsConnection(
+            endpoint=_require_https("ACS_ENDPOINT", endpoint).rstrip("/"),
+            managed_identity_client_id=client_id,
+        )
+    connection_string = _optional(env, "ACS_CONNECTION_STRING")
+    if connection_string is None:
         raise SettingsError(
             "ACS_CONNECTION_STRING", "is missing (set it, or ACS_ENDPOINT to use managed identity)"
         )
-    return AcsConnection(
-        endpoint=_require_https("ACS_ENDPOINT", endpoint), managed_identity_client_id=client_id
-    )
+    parsed_endpoint, key = _parse_acs_connection_string(connection_string)
+    return AcsConnection(endpoint=parsed_endpoint, access_key=key)
 
 
 def _parse_acs_connection_string(value: str) -> tuple[str, str]:
@@ -150,19 +154,24 @@ def _require_https(name: str, url: str) -> str:
 
 
 def _storage_connection(env: Mapping[str, str], client_id: str | None) -> StorageConnection:
-    connection_string = _optional(env, "ARCHIVE_STORAGE_CONNECTION_STRING")
-    if connection_string is not None:
-        return StorageConnection(
-            connection_string=_storage_string("ARCHIVE_STORAGE_CONNECTION_STRING", connection_string)
-        )
+    """Archive-specific settings beat the host's `AzureWebJobsStorage*` (they may name another
+    account); within each, identity beats a connection string, as on Azure."""
     account_url = _optional(env, "ARCHIVE_STORAGE_ACCOUNT_URL")
     if account_url is not None:
         blob_url = _require_https("ARCHIVE_STORAGE_ACCOUNT_URL", account_url).rstrip("/")
         return StorageConnection(
             blob_account_url=blob_url,
-            table_account_url=_table_url_for(blob_url),
+            table_account_url=_table_url_for("ARCHIVE_STORAGE_ACCOUNT_URL", blob_url),
             managed_identity_client_id=client_id,
         )
+    connection_string = _optional(env, "ARCHIVE_STORAGE_CONNECTION_STRING")
+    if connection_string is not None:
+        return StorageConnection(
+            connection_string=_storage_string("ARCHIVE_STORAGE_CONNECTION_STRING", connection_string)
+        )
+    host_identity = _host_storage_identity(env, client_id)
+    if host_identity is not None:
+        return host_identity
     jobs_storage = _optional(env, "AzureWebJobsStorage")
     if jobs_storage is not None:
         return StorageConnection(connection_string=_storage_string("AzureWebJobsStorage", jobs_storage))
@@ -170,6 +179,41 @@ def _storage_connection(env: Mapping[str, str], client_id: str | None) -> Storag
         "ARCHIVE_STORAGE_CONNECTION_STRING",
         "is missing (set it, ARCHIVE_STORAGE_ACCOUNT_URL for managed identity, or AzureWebJobsStorage)",
     )
+
+
+_HOST_STORAGE = "AzureWebJobsStorage__"
+
+
+def _host_storage_identity(env: Mapping[str, str], client_id: str | None) -> StorageConnection | None:
+    """The host's identity-based storage settings, so a deployment need not repeat them: service
+    URIs, else the account name on the public cloud; the host's `__clientId` picks the identity."""
+    blob_uri = _optional(env, f"{_HOST_STORAGE}blobServiceUri")
+    table_uri = _optional(env, f"{_HOST_STORAGE}tableServiceUri")
+    account = _optional(env, f"{_HOST_STORAGE}accountName")
+    identity = client_id or _optional(env, f"{_HOST_STORAGE}clientId")
+    if blob_uri is not None:
+        blob_url = _require_https(f"{_HOST_STORAGE}blobServiceUri", blob_uri).rstrip("/")
+        table_url = (
+            _require_https(f"{_HOST_STORAGE}tableServiceUri", table_uri).rstrip("/")
+            if table_uri is not None
+            else _table_url_for(f"{_HOST_STORAGE}blobServiceUri", blob_url)
+        )
+        return StorageConnection(
+            blob_account_url=blob_url, table_account_url=table_url, managed_identity_client_id=identity
+        )
+    if account is not None:
+        if not _ACCOUNT_NAME.fullmatch(account):
+            raise SettingsError(
+                f"{_HOST_STORAGE}accountName", "must be a storage account name (3-24 a-z, 0-9)"
+            )
+        return StorageConnection(
+            blob_account_url=f"https://{account}.blob.core.windows.net",
+            table_account_url=table_uri.rstrip("/")
+            if table_uri
+            else f"https://{account}.table.core.windows.net",
+            managed_identity_client_id=identity,
+        )
+    return None
 
 
 def _storage_string(name: str, value: str) -> str:
@@ -181,14 +225,12 @@ def _storage_string(name: str, value: str) -> str:
     return value
 
 
-def _table_url_for(blob_url: str) -> str:
+def _table_url_for(setting: str, blob_url: str) -> str:
     """The catalog lives in the same account: swap the service label in the standard host name."""
     parts = urlsplit(blob_url)
     host = parts.hostname or ""
     if ".blob." not in host:
-        raise SettingsError(
-            "ARCHIVE_STORAGE_ACCOUNT_URL", "must be a blob endpoint (https://<account>.blob.<suffix>)"
-        )
+        raise SettingsError(setting, "must be a blob endpoint (https://<account>.blob.<suffix>)")
     return f"https://{host.replace('.blob.', '.table.', 1)}"
 
 

@@ -149,3 +149,66 @@ def test_every_setting_read_is_documented_in_the_example_file() -> None:
     example = Path(__file__).resolve().parents[2] / "local.settings.json.example"
     documented = set(json.loads(example.read_text())["Values"])
     assert (with_keys.asked | with_identity.asked) - documented == set()
+
+
+IDENTITY_STORAGE = {
+    "AzureWebJobsStorage__accountName": "archiveacct",
+    "AzureWebJobsStorage__credential": "managedidentity",
+}
+
+
+def test_acs_endpoint_wins_over_a_connection_string_set_too() -> None:
+    acs = settings(ACS_ENDPOINT="https://myacs.communication.azure.com/").acs
+    assert acs.uses_managed_identity
+    assert acs.access_key is None
+    assert acs.endpoint == "https://myacs.communication.azure.com"
+
+
+def test_host_identity_storage_wins_over_the_host_connection_string() -> None:
+    storage = settings(**IDENTITY_STORAGE).storage
+    assert storage.connection_string is None
+    assert storage.blob_account_url == "https://archiveacct.blob.core.windows.net"
+    assert storage.table_account_url == "https://archiveacct.table.core.windows.net"
+
+
+def test_host_service_uris_are_used_as_given() -> None:
+    storage = settings(
+        AzureWebJobsStorage__blobServiceUri="https://acct.blob.core.usgovcloudapi.net/",
+        AzureWebJobsStorage__tableServiceUri="https://acct.table.core.usgovcloudapi.net",
+    ).storage
+    assert (storage.blob_account_url, storage.table_account_url) == (
+        "https://acct.blob.core.usgovcloudapi.net",
+        "https://acct.table.core.usgovcloudapi.net",
+    )
+
+
+def test_host_blob_uri_alone_derives_the_table_endpoint() -> None:
+    storage = settings(AzureWebJobsStorage__blobServiceUri="https://acct.blob.core.windows.net").storage
+    assert storage.table_account_url == "https://acct.table.core.windows.net"
+
+
+def test_the_hosts_client_id_picks_the_identity_when_azure_client_id_is_unset() -> None:
+    storage = settings(**IDENTITY_STORAGE, AzureWebJobsStorage__clientId="2222").storage
+    assert storage.managed_identity_client_id == "2222"
+
+
+def test_archive_account_url_wins_over_its_connection_string() -> None:
+    storage = settings(
+        ARCHIVE_STORAGE_ACCOUNT_URL="https://archive.blob.core.windows.net",
+        ARCHIVE_STORAGE_CONNECTION_STRING=STORAGE,
+    ).storage
+    assert (storage.connection_string, storage.blob_account_url) == (
+        None,
+        "https://archive.blob.core.windows.net",
+    )
+
+
+def test_an_archive_connection_string_names_another_account_and_beats_host_identity() -> None:
+    storage = settings(**IDENTITY_STORAGE, ARCHIVE_STORAGE_CONNECTION_STRING=STORAGE).storage
+    assert storage.connection_string == STORAGE
+
+
+def test_a_malformed_host_account_name_is_refused_by_name() -> None:
+    error = failure(ACS_CONNECTION_STRING=ACS, AzureWebJobsStorage__accountName="Not_An_Account!")
+    assert error.setting == "AzureWebJobsStorage__accountName"
+    assert "Not_An_Account!" not in str(error)

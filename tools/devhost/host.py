@@ -59,7 +59,7 @@ def index_app(module: str = "function_app", *, worker_check: bool = True) -> lis
         raise IndexingError(f"cannot index {module}.py: {type(error).__name__}: {error}") from error
     if worker_check:
         try:
-            require_worker_accepts(Path(imported.__file__).resolve().parent)
+            require_worker_accepts(Path(imported.__file__ or "function_app.py").resolve().parent)
         except WorkerRefusedError as error:
             raise IndexingError(str(error)) from error
     return functions
