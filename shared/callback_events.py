@@ -1,7 +1,7 @@
 """ACS recording-state callbacks (a JSON array of CloudEvents) parsed into typed events.
 
 Pure: no I/O. The catalog applies these; keeping parsing apart lets tests feed it the real
-captured payloads from ../shared/reference/ directly.
+captured payloads (tests/fixtures/reference/) directly.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every start example of the seed quickstart, expressed as a request to our HTTP API.
 
-The seed (../shared/reference/seed/) shows these in JavaScript; each must work here in Python.
+The seed (the JavaScript call-recording quickstart) shows these in JavaScript; each must work here in Python.
 `wire` is what the ACS REST API must receive for it (camelCase, stable 2026-03-12 spec).
 """
 

@@ -4,7 +4,7 @@ The real path is ACS -> Event Grid -> subscriber webhook. The emulator plays Eve
 configured webhooks: one POST per event (Event Grid schema: a JSON array holding one event, header
 ``aeg-event-type: Notification``; CloudEvents schema: one event object), retried with exponential
 backoff like Event Grid (its real schedule of 10 s, 30 s, 1 min, ... is scaled down: ``retry_base``
-doubling per attempt, capped). Per the Event Grid delivery docs (not in ../shared/reference),
+doubling per attempt, capped). Per the Event Grid delivery docs (not in the captured payloads),
 400, 403 and 413 are not retried; other failures and timeouts are.
 
 SAFETY: like state callbacks, deliveries only go to loopback hosts (see

@@ -39,7 +39,7 @@ RECORDING_ACTION_PATH = re.compile(r"^/calling/recordings/(?P<id>[^/:]+):(?P<act
 
 def denied() -> ApiError:
     # BELIEVED to be what the ACS data plane returns for failed HMAC/unsupported auth; the body is
-    # not captured in ../shared/reference.
+    # not in the captured payloads (tests/fixtures/reference).
     return ApiError(401, "Denied", "Denied by the resource provider.")
 
 
