@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import azure.functions as func
 
@@ -59,3 +60,38 @@ def test_every_http_route_requires_a_function_key() -> None:
         if getattr(f.get_trigger(), "type", None) == "httpTrigger"
     }
     assert levels == {func.AuthLevel.FUNCTION}
+
+
+def operations() -> dict[tuple[str, str], dict[str, Any]]:
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    return {
+        (path, method): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def test_every_operation_documents_the_hosts_401() -> None:
+    """Function-level auth: the host answers 401 with an empty body before any route runs."""
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    unauthorized = document["components"]["responses"]["Unauthorized"]
+    assert "empty body" in unauthorized["description"]
+    assert "content" not in unauthorized  # no JSON: the host, not the app, answers
+    missing = [
+        f"{method.upper()} {path}"
+        for (path, method), op in operations().items()
+        if "401" not in op["responses"]
+    ]
+    assert missing == []
+    for (path, method), op in operations().items():
+        response = op["responses"]["401"]
+        assert response == {"$ref": "#/components/responses/Unauthorized"} or "empty body" in response.get(
+            "description", ""
+        ), f"{method.upper()} {path}"
+
+
+def test_starting_a_recording_on_an_unknown_call_documents_the_404() -> None:
+    response = operations()[("/recordings", "post")]["responses"]["404"]
+    assert "RecordingNotFound" in response["description"]
+    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
