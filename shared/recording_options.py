@@ -12,7 +12,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from shared.errors import bad_request
-from shared.urls import https_url_problem
+from shared.urls import https_url_problem, public_host_problem
 
 CONTENTS: Final = ("audio", "audioVideo")
 CHANNELS: Final = ("mixed", "unmixed")
@@ -322,9 +322,15 @@ def _external_container(body: Mapping[str, Any]) -> str | None:
 
 
 def _callback_url(body: Mapping[str, Any], default: str | None) -> str | None:
+    """A caller's callback URL goes to ACS, which posts to it: it must be a public host. (The
+    default comes from the app's own settings, which may point at a local host in development.)"""
     if body.get("stateCallbackUrl") is None:
         return default
-    return _url(body["stateCallbackUrl"], "stateCallbackUrl")
+    url = _url(body["stateCallbackUrl"], "stateCallbackUrl")
+    problem = public_host_problem(urlsplit(url).hostname or "")
+    if problem is not None:
+        raise bad_request(f"'stateCallbackUrl' host {problem}.", "stateCallbackUrl")
+    return url
 
 
 def _url(value: object, target: str) -> str:

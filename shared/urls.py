@@ -36,3 +36,22 @@ def https_url_problem(value: str) -> str | None:
     if parts.username or parts.password:
         return "must not carry credentials"
     return None
+
+
+def public_host_problem(host: str) -> str | None:
+    """Why `host` is not a public internet name ACS could call back, or None when it is.
+
+    A callback URL is handed to ACS, which then posts to it: an IP literal in a private,
+    loopback, link-local or reserved range (the cloud metadata endpoint among them) or a
+    single-label name can only be reached from inside some network, never a public service.
+    """
+    name = host.strip("[]").rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        if "." not in name:
+            return "must be a fully qualified host name"
+        return None
+    if not address.is_global:
+        return "must not be a private, loopback, link-local or reserved address"
+    return None

@@ -249,6 +249,26 @@ INVALID_BODIES: list[tuple[str, Any, str | None]] = [
         "stateCallbackUrl",
     ),
     (
+        "callback to the cloud metadata address",
+        {"serverCallId": "a", "stateCallbackUrl": "https://169.254.169.254/x"},
+        "stateCallbackUrl",
+    ),
+    (
+        "callback to a private address",
+        {"serverCallId": "a", "stateCallbackUrl": "https://10.0.0.5/cb"},
+        "stateCallbackUrl",
+    ),
+    (
+        "callback to loopback",
+        {"serverCallId": "a", "stateCallbackUrl": "https://[::1]/cb"},
+        "stateCallbackUrl",
+    ),
+    (
+        "callback to a single-label host",
+        {"serverCallId": "a", "stateCallbackUrl": "https://intranet/cb"},
+        "stateCallbackUrl",
+    ),
+    (
         "http container",
         {"serverCallId": "a", "externalStorage": {"containerUrl": "http://x.blob.core.windows.net/c"}},
         "externalStorage.containerUrl",
@@ -311,3 +331,9 @@ def test_callback_url_query_is_never_echoed_or_stored() -> None:
     options = parse_start_request({"serverCallId": SERVER_CALL_ID}, default_callback_url=default)
     assert options.state_callback_url == default  # ACS still gets the full URL
     assert options.to_json()["stateCallbackUrl"] == "https://app.example/api/callbacks/recording-state"
+
+
+def test_a_callback_to_a_public_ip_address_is_accepted() -> None:
+    url = "https://20.42.0.1/api/callbacks/recording-state"
+    options = parse_start_request({"serverCallId": SERVER_CALL_ID, "stateCallbackUrl": url})
+    assert options.state_callback_url == url
