@@ -1,19 +1,23 @@
 """Verify that a state callback really comes from ACS.
 
-ACS signs every Call Automation callback with a JWT in `Authorization: Bearer ...` (lifetime
-5 minutes). Its keys are published through an OpenID configuration; the audience is the ACS
-resource's immutable resource id (docs: "How to secure webhook endpoint", Call Automation). We
-verify signature, issuer, audience and lifetime; anything else is refused with 401.
+ACS signs every Call Automation callback with a JWT in `Authorization: Bearer ...`. Its keys are
+published through an OpenID configuration; the audience is the ACS resource's immutable resource
+id; the token lives five minutes and a new one is made for every event sent (docs: "How to
+secure webhook endpoint", Call Automation, learn.microsoft.com). We verify signature, issuer,
+audience, expiry, a lifetime of at most five minutes, and that this worker has not accepted the
+same token before; anything else is refused with 401.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import ssl
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from shared.errors import ApiError
@@ -26,6 +30,49 @@ _LOG = logging.getLogger(__name__)
 _CONFIG_TTL_SECONDS: Final = 3600
 _LEEWAY_SECONDS: Final = 60
 _FETCH_TIMEOUT_SECONDS: Final = 10
+_MAX_LIFETIME_SECONDS: Final = 300  # the documented lifetime of an ACS callback token
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A callback token that passed every check; `token_id` is its `jti` (else its hash)."""
+
+    claims: dict[str, Any]
+    token_id: str
+
+
+class _SeenTokens:
+    """Token ids accepted by this worker, kept until they expire, so a replay is refused.
+
+    Per worker process: a replay sent to another instance of a scaled-out app is not caught
+    here (the event-id deduplication of the catalog still records each event once).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._expiry: dict[str, float] = {}
+
+    def claim(self, token_id: str, expires_at: float) -> bool:
+        now = time.time()
+        with self._lock:
+            for seen, expiry in list(self._expiry.items()):
+                if expiry + _LEEWAY_SECONDS < now:
+                    del self._expiry[seen]
+            if token_id in self._expiry:
+                return False
+            self._expiry[token_id] = expires_at
+            return True
+
+    def release(self, token_id: str) -> None:
+        with self._lock:
+            self._expiry.pop(token_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._expiry.clear()
+
+
+_seen_tokens = _SeenTokens()
 
 
 class _OpenIdConfiguration:
@@ -81,6 +128,12 @@ def _configuration(url: str) -> _OpenIdConfiguration:
 def reset_openid_cache() -> None:
     with _configurations_lock:
         _configurations.clear()
+    _seen_tokens.clear()
+
+
+def forget_callback_token(verified: VerifiedToken) -> None:
+    """Accept this token again: its callback failed (503/502), and ACS may retry with it."""
+    _seen_tokens.release(verified.token_id)
 
 
 def _unauthorized() -> ApiError:
@@ -104,8 +157,8 @@ def _keys_unavailable() -> ApiError:
 
 def verify_callback_token(
     authorization: str | None, *, audience: str | None, openid_configuration_url: str
-) -> dict[str, Any]:
-    """Claims of a valid ACS callback token; raises ApiError(401) for any invalid one."""
+) -> VerifiedToken:
+    """A valid ACS callback token, now marked as used; raises ApiError(401) for any invalid one."""
     if not audience:
         raise SettingsError("ACS_RESOURCE_ID", "is missing (needed to verify ACS callbacks)")
     scheme, _, token = (authorization or "").partition(" ")
@@ -135,4 +188,13 @@ def verify_callback_token(
     except jwt.PyJWTError as error:
         _LOG.warning("Refused a state callback: %s", type(error).__name__)
         raise _unauthorized() from None
-    return claims
+    lifetime = claims["exp"] - claims["iat"]
+    if not isinstance(lifetime, int | float) or lifetime > _MAX_LIFETIME_SECONDS + _LEEWAY_SECONDS:
+        _LOG.warning("Refused a state callback: token lifetime is longer than ACS issues")
+        raise _unauthorized()
+    jti = claims.get("jti")
+    token_id = jti if isinstance(jti, str) and jti else hashlib.sha256(token.strip().encode()).hexdigest()
+    if not _seen_tokens.claim(token_id, float(claims["exp"])):
+        _LOG.warning("Refused a state callback: the token was already used")
+        raise _unauthorized()
+    return VerifiedToken(claims=claims, token_id=token_id)

@@ -83,6 +83,31 @@ def test_callback_for_another_resource_is_401(
     assert post_callback([event], f"Bearer {token}").status_code == 401
 
 
+def test_callback_token_valid_for_longer_than_acs_issues_is_401(
+    app_settings: Settings, emulator: AcsEmulator, event: dict[str, Any]
+) -> None:
+    token = emulator.sign_callback_token(lifetime=timedelta(days=365))
+    assert post_callback([event], f"Bearer {token}").status_code == 401
+    assert catalog_of(event["data"]["recordingId"]) is None
+
+
+def test_a_token_already_accepted_is_refused_for_another_body(
+    app_settings: Settings, emulator: AcsEmulator, event: dict[str, Any]
+) -> None:
+    token = emulator.sign_callback_token()
+    assert post_callback([event], f"Bearer {token}").status_code == 204
+    other = {**copy.deepcopy(event), "id": "another-event"}
+    assert post_callback([other], f"Bearer {token}").status_code == 401
+
+
+def test_a_token_whose_callback_failed_is_accepted_on_retry(
+    app_settings: Settings, emulator: AcsEmulator, event: dict[str, Any]
+) -> None:
+    token = emulator.sign_callback_token()
+    assert post_callback({"not": "an event"}, f"Bearer {token}").status_code == 400
+    assert post_callback([event], f"Bearer {token}").status_code == 204
+
+
 def test_validly_signed_real_event_is_recorded(
     app_settings: Settings, emulator: AcsEmulator, event: dict[str, Any]
 ) -> None:

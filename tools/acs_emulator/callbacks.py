@@ -78,16 +78,22 @@ class CallbackSigner:
         return {"keys": [{**self._public_jwk, "use": "sig", "alg": "RS256", "kid": self.kid}]}
 
     def token(
-        self, now: datetime | None = None, *, audience: str | None = None, issuer: str | None = None
+        self,
+        now: datetime | None = None,
+        *,
+        audience: str | None = None,
+        issuer: str | None = None,
+        lifetime: timedelta | None = None,
     ) -> str:
-        """A callback JWT; ``audience``/``issuer``/``now`` overrides let tests forge bad tokens."""
+        """A callback JWT; ``audience``/``issuer``/``now``/``lifetime`` overrides let tests forge
+        bad tokens."""
         issued = int((now or datetime.now(timezone.utc)).timestamp())
         claims = {
             "iss": issuer or self.issuer,
             "aud": audience or self.audience,
             "iat": issued,
             "nbf": issued,
-            "exp": issued + int(self.lifetime.total_seconds()),
+            "exp": issued + int((lifetime or self.lifetime).total_seconds()),
             "jti": str(uuid.uuid4()),
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import TracebackType
 
 import trustme
@@ -224,7 +224,12 @@ class AcsEmulator:
         return self.ca.issue_cert(*hostnames)
 
     def sign_callback_token(
-        self, *, now: datetime | None = None, audience: str | None = None, issuer: str | None = None
+        self,
+        *,
+        now: datetime | None = None,
+        audience: str | None = None,
+        issuer: str | None = None,
+        lifetime: timedelta | None = None,
     ) -> str:
         """A JWT exactly like the ones on state callbacks (signed with the published key).
 
@@ -233,7 +238,7 @@ class AcsEmulator:
         """
         self._require_started()
         assert self._signer is not None
-        return self._signer.token(now, audience=audience, issuer=issuer)
+        return self._signer.token(now, audience=audience, issuer=issuer, lifetime=lifetime)
 
     @property
     def openid_configuration_url(self) -> str:
