@@ -8,6 +8,7 @@ behind. The stack's addresses and key are written to `.work/localstack.json` for
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -17,7 +18,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from tools.acs_emulator import AcsEmulator
 from tools.azurite import running_azurite
 from tools.devhost.durable import durable_engine
 from tools.devhost.host import DevHost, IndexingError, index_app
-from tools.ports import wait_for_port
+from tools.ports import port_in_use, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 STATE_FILE = REPO / ".work" / "localstack.json"
@@ -34,8 +36,8 @@ EVENT_FUNCTION = "on_recording_file_status_updated"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "7071")))
-    parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("ACS_EMULATOR_PORT", "0")))
+    parser.add_argument("--port", type=_port, default=os.environ.get("PORT", "7071"))
+    parser.add_argument("--emulator-port", type=_port, default=os.environ.get("ACS_EMULATOR_PORT", "0"))
     parser.add_argument(
         "--func",
         action="store_true",
@@ -47,17 +49,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.func and shutil.which("func") is None:
         print("error: --func needs Functions Core Tools (`func`) on the PATH", file=sys.stderr)
         return 2
+    # Before anything starts: Azurite is a child process, and a taken port should cost nothing.
+    problem = unusable_ports(args.port, args.emulator_port)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("azure", "tools.acs_emulator", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _interrupt)
     key = os.environ.get("DEVHOST_FUNCTION_KEY") or secrets.token_urlsafe(24)
-    with (
-        running_azurite() as azurite,
-        AcsEmulator(port=args.emulator_port) as emulator,
-        tempfile.TemporaryDirectory(prefix="localstack-") as workdir,
-        emulator.loopback_dns(),
-    ):
+    try:
+        return _run(args, key)
+    except PortTakenError as taken:  # taken after the check above: the stack is already stopped
+        print(taken, file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, key: str) -> int:
+    with ExitStack() as stack:
+        azurite = stack.enter_context(running_azurite())
+        with binding(EMULATOR, args.emulator_port):
+            emulator = stack.enter_context(AcsEmulator(port=args.emulator_port))
+        workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="localstack-"))
+        stack.enter_context(emulator.loopback_dns())
         _configure_environment(Path(workdir), emulator, azurite.connection_string, args.port, key)
         if args.func:
             return _run_core_tools(emulator, args.port)
@@ -70,8 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         engine = durable_engine(
             functions, storage=azurite.connection_string, host_json=REPO / "host.json"
         ).start()
-        host = DevHost(functions, port=args.port, function_key=key, durable_client=engine.client_binding_json)
+        stack.callback(engine.stop)
+        with binding(APP, args.port):  # DevHost binds in its constructor
+            host = DevHost(
+                functions, port=args.port, function_key=key, durable_client=engine.client_binding_json
+            )
         host.start()
+        stack.callback(host.stop)
+        stack.callback(STATE_FILE.unlink, missing_ok=True)
         emulator.add_event_webhook(host.event_grid_url(EVENT_FUNCTION), validate=True)
         _write_state(host, emulator, azurite.connection_string)
         _print_banner(host, emulator, azurite.blob_port, azurite.table_port)
@@ -79,11 +100,73 @@ def main(argv: list[str] | None = None) -> int:
             signal.pause()
         except KeyboardInterrupt:
             print("\nStopping...", flush=True)
-        finally:
-            host.stop()
-            engine.stop()
-            STATE_FILE.unlink(missing_ok=True)
     return 0
+
+
+APP = ("the function app", "PORT")
+EMULATOR = ("the ACS emulator", "ACS_EMULATOR_PORT")
+
+
+class PortTakenError(Exception):
+    """A port the stack needs is in use; the message says which and how to choose another."""
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port (0-65535)")
+    return port
+
+
+def port_taken_message(server: tuple[str, str], port: int, reason: str = "is already in use") -> str:
+    """One line: which port, whose, and the setting that chooses another."""
+    name, variable = server
+    other = next((p for p in range(port + 1, min(port + 100, 65536)) if _free(p)), port + 1)
+    hint = f"choose another with `{variable}={other} make run`"
+    if server == EMULATOR:
+        hint += f", or `{variable}=0 make run` for any free port"
+    return f"error: port {port} {reason}, so {name} cannot listen on it; {hint}"
+
+
+def unusable_ports(app_port: int, emulator_port: int) -> str | None:
+    """Why the stack could not listen where asked, or None. Port 0 means any free port."""
+    if app_port == 0:
+        return "error: the function app needs a fixed port (its URLs go into callbacks); set PORT, e.g. 7071"
+    if app_port == emulator_port:
+        return (
+            f"error: PORT and ACS_EMULATOR_PORT are both {app_port}; choose two different ports "
+            "(ACS_EMULATOR_PORT=0 picks any free one)"
+        )
+    for server, port in ((APP, app_port), (EMULATOR, emulator_port)):
+        if port == 0:
+            continue
+        try:
+            if port_in_use(port):
+                return port_taken_message(server, port)
+        except OSError as error:
+            return port_taken_message(server, port, f"cannot be used ({error.strerror})")
+    return None
+
+
+@contextmanager
+def binding(server: tuple[str, str], port: int) -> Iterator[None]:
+    """Inside, "address in use" becomes PortTakenError, named for `server` and `port`."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise PortTakenError(port_taken_message(server, port)) from error
+
+
+def _free(port: int) -> bool:
+    try:
+        return not port_in_use(port)
+    except OSError:
+        return False
 
 
 STACK_SETTINGS = (
