@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any, Final
@@ -16,6 +17,11 @@ from shared.errors import STORAGE, ApiError, bad_request, from_azure_error
 from shared.settings import SettingsError
 
 MAX_BODY_BYTES: Final = 64 * 1024
+# Our bodies nest 4 levels at most; json.loads recurses once per level (RecursionError near 1000),
+# and so do str() and json.dumps on what it returns, so deeper bodies are refused before parsing.
+MAX_JSON_DEPTH: Final = 64
+# A JSON string (escapes included) or a bracket outside one: what the depth scan needs to see.
+_JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _LOG = logging.getLogger(__name__)
 
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
@@ -42,8 +48,21 @@ def error_response(error: ApiError) -> func.HttpResponse:
     return json_response(error.body(), error.status, {**error.headers, "x-ms-error-code": error.code})
 
 
+def _nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in a JSON text, counted without recursion."""
+    depth = deepest = 0
+    for match in _JSON_NESTING.finditer(text):
+        first = match.group()[0]
+        if first in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif first in "]}":
+            depth -= 1
+    return deepest
+
+
 def read_json(req: func.HttpRequest) -> Any:
-    """The request's JSON body; 413 above 64 KiB, 400 when it is not JSON."""
+    """The request's JSON body; 413 above 64 KiB, 400 when it is not JSON or nests too deeply."""
     body = req.get_body()
     if len(body) > MAX_BODY_BYTES:
         raise ApiError(
@@ -52,8 +71,19 @@ def read_json(req: func.HttpRequest) -> Any:
             f"The request body must be at most {MAX_BODY_BYTES} bytes.",
         )
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("The request body is not valid JSON.", code="InvalidJson") from None
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        raise bad_request(
+            f"The request body's JSON nests too deeply (at most {MAX_JSON_DEPTH} levels).",
+            code="InvalidJson",
+        )
+    try:
+        return json.loads(text)
+    except RecursionError:  # not reachable within MAX_JSON_DEPTH; kept so no body can give a 500
+        raise bad_request("The request body's JSON nests too deeply.", code="InvalidJson") from None
+    except ValueError:
         raise bad_request("The request body is not valid JSON.", code="InvalidJson") from None
 
 
