@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import azure.functions as func
 
 from tools.devhost.eventgrid import (
+    MAX_DELIVERY_BYTES,
     EventGridRequestError,
     parse_delivery,
     to_trigger_value,
@@ -171,7 +172,7 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
             )
             length = int(self.headers.get("content-length") or 0)
             if length > MAX_BODY:
-                self._reply(413, b"")
+                self._reply(413, b"", close=True)
                 return
             body = self.rfile.read(length) if length else b""
             if route is None:
@@ -212,7 +213,11 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
             self._reply(response.status_code, payload, reply_headers)
 
         def _event_grid(self, params: dict[str, str]) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_DELIVERY_BYTES:
+                self._reply(413, b"", close=True)  # the body stays unread: nothing else may follow
+                return
+            body = self.rfile.read(length)
             function = host.functions.get(params.get("functionName", ""))
             if (
                 self.command != "POST"
@@ -252,11 +257,15 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
                 )
             self._reply(200, b"")
 
-        def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        def _reply(
+            self, status: int, body: bytes, headers: dict[str, str] | None = None, *, close: bool = False
+        ) -> None:
             self.send_response(status)
             for name, value in (headers or {}).items():
                 if name.lower() not in {"content-length", "transfer-encoding", "connection"}:
                     self.send_header(name, value)
+            if close:
+                self.send_header("Connection", "close")  # also makes the server close the connection
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
