@@ -6,7 +6,10 @@ None of these answers runs a function, so the host needs no app settings or serv
 from __future__ import annotations
 
 import http.client
+import threading
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
@@ -64,3 +67,23 @@ def test_event_grid_delivery_declaring_more_than_1_mib_answers_413_unread(host: 
 def test_event_grid_delivery_of_exactly_1_mib_is_accepted(host: DevHost) -> None:
     body = b"[]".ljust(MAX_DELIVERY_BYTES, b" ")
     assert post_event_grid(host, body)[0] == 200
+
+
+def test_a_burst_of_200_concurrent_requests_is_all_answered(host: DevHost) -> None:
+    burst = 200
+    ready = threading.Barrier(burst, timeout=10)
+
+    def request(_: int) -> int | str:
+        ready.wait()  # all connect at once, as a burst does
+        connection = connect(host)
+        try:
+            connection.request("GET", "/api/nothing-here")  # 404 from the host: no function runs
+            return connection.getresponse().status
+        except OSError as error:
+            return type(error).__name__
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=burst) as pool:
+        answers = list(pool.map(request, range(burst)))
+    assert Counter(answers) == {404: burst}

@@ -32,6 +32,12 @@ log = logging.getLogger("devhost")
 MAX_BODY = 100 * 1024 * 1024  # the Functions host's own request size limit
 
 
+class _HttpServer(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops or resets connections when a burst arrives faster
+    # than they are accepted (20 concurrent clients were enough); the kernel caps it at somaxconn.
+    request_queue_size = 1024
+
+
 class IndexingError(Exception):
     """function_app.py could not be imported or indexed."""
 
@@ -86,7 +92,7 @@ class DevHost:
         self.functions = {function.get_function_name(): function for function in functions}
         self.durable_client = durable_client
         self.function_key = function_key or secrets.token_urlsafe(24)
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _HttpServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self.base_url = f"http://{host}:{self.port}"
