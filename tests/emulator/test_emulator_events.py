@@ -33,7 +33,8 @@ def test_file_status_event_is_shaped_like_the_docs_example(
     assert len(events) == 1
     event = events[0]
     assert list(event) == list(captured)
-    assert list(event["data"]) == list(captured["data"])
+    sdk_fields = load_reference("recording-file-status-updated.cloudevent.sdk-test.json")["events"][0]["data"]
+    assert set(event["data"]) == set(captured["data"]) | set(sdk_fields)
     chunk = event["data"]["recordingStorageInfo"]["recordingChunks"][0]
     assert list(chunk) == list(captured["data"]["recordingStorageInfo"]["recordingChunks"][0])
     files = emulator.recording_files(recording_id)
@@ -164,3 +165,33 @@ def test_no_event_without_a_webhook(emulator: AcsEmulator, client: CallAutomatio
     _stop(emulator, client, call)
     assert emulator.wait_for_events(5)
     assert emulator.event_deliveries == []
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"recording_content_type": "audio", "recording_format_type": "mp3"}, ("Audio", "Mixed", "Mp3")),
+        ({"recording_channel_type": "unmixed"}, ("Audio", "Unmixed", "Wav")),
+        (
+            {"recording_content_type": "audioVideo", "recording_format_type": "mp4"},
+            ("AudioVideo", "Mixed", "Mp4"),
+        ),
+    ],
+)
+def test_file_status_event_names_the_recordings_content_channel_and_format_in_pascal_case(
+    emulator: AcsEmulator,
+    client: CallAutomationClient,
+    call: Call,
+    callback_receiver: CallbackReceiver,
+    options: dict[str, str],
+    expected: tuple[str, str, str],
+) -> None:
+    emulator.add_event_webhook(callback_receiver.url)
+    recording_id = start_recording(client, call, **options)
+    emulator.stop_recording(recording_id, duration_s=0.5)
+    data = json.loads(callback_receiver.wait_for(1)[0].body)[0]["data"]
+    assert (
+        data["recordingContentType"],
+        data["recordingChannelType"],
+        data["recordingFormatType"],
+    ) == expected

@@ -41,6 +41,17 @@ NOT_RETRIED = frozenset({400, 403, 413})
 CLOUD_EVENTS_ORIGIN = "eventgrid.azure.net"
 
 
+_PASCAL = {
+    "audio": "Audio",
+    "audioVideo": "AudioVideo",
+    "mixed": "Mixed",
+    "unmixed": "Unmixed",
+    "wav": "Wav",
+    "mp3": "Mp3",
+    "mp4": "Mp4",
+}
+
+
 def default_topic(resource_name: str = "acs-emulator") -> str:
     """Event Grid topic of an ACS resource (placeholder subscription and resource group)."""
     return (
@@ -70,6 +81,11 @@ def build_file_status_event(
             # UNVERIFIED: whether the service counts paused time; here recorded media only.
             "recordingDurationMs": files.duration_ms,
             "sessionEndReason": files.session_end_reason,
+            # In the public Event Grid schema (SDK models, the SDK test sample) though absent from
+            # the docs example; PascalCase like every enum of Event Grid data.
+            "recordingContentType": _PASCAL[files.content_type],
+            "recordingChannelType": _PASCAL[files.channel_type],
+            "recordingFormatType": _PASCAL[files.format_type],
         },
         "eventType": EVENT_TYPE,
         "dataVersion": "1.0",
