@@ -87,3 +87,13 @@ def test_a_burst_of_200_concurrent_requests_is_all_answered(host: DevHost) -> No
     with ThreadPoolExecutor(max_workers=burst) as pool:
         answers = list(pool.map(request, range(burst)))
     assert Counter(answers) == {404: burst}
+
+
+@pytest.mark.parametrize("declared", ["abc", "-5", "1e3"])
+def test_a_malformed_content_length_is_answered_400(declared: str) -> None:
+    with DevHost(list(indexed_functions()), port=0, function_key="k") as running:
+        connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=5)
+        connection.putrequest("POST", "/api/recordings")
+        connection.putheader("Content-Length", declared)
+        connection.endheaders()
+        assert connection.getresponse().status == 400

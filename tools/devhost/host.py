@@ -176,7 +176,9 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
             route, route_params, exists = host.find(
                 self.command, unquote(parts.path[len("/api/") :]).strip("/")
             )
-            length = int(self.headers.get("content-length") or 0)
+            length = self._content_length()
+            if length is None:
+                return
             if length > MAX_BODY:
                 self._reply(413, b"", close=True)
                 return
@@ -218,8 +220,19 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
                 reply_headers["Content-Type"] = f"{response.mimetype}; charset={response.charset}"
             self._reply(response.status_code, payload, reply_headers)
 
+        def _content_length(self) -> int | None:
+            """The declared body length; a malformed one gets 400 (and None): like the host, we
+            never guess where a body ends."""
+            raw = (self.headers.get("content-length") or "0").strip()
+            if not raw.isdigit():
+                self._reply(400, b"", close=True)
+                return None
+            return int(raw)
+
         def _event_grid(self, params: dict[str, str]) -> None:
-            length = int(self.headers.get("content-length") or 0)
+            length = self._content_length()
+            if length is None:
+                return
             if length > MAX_DELIVERY_BYTES:
                 self._reply(413, b"", close=True)  # the body stays unread: nothing else may follow
                 return

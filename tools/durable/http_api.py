@@ -227,9 +227,15 @@ def _exception_body(exc: Exception, exception_type: str | None = None) -> dict[s
     }
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops connections when many orchestration clients call at
+    # once (as in a burst of Event Grid deliveries); the kernel caps this at somaxconn.
+    request_queue_size = 1024
+
+
 def serve(engine: DurableEngine, host: str, port: int) -> ThreadingHTTPServer:
     handler = type("DurableApiHandler", (_Handler,), {"engine": engine})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="durable-http", daemon=True).start()
     return server
