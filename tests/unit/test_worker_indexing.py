@@ -106,7 +106,7 @@ def test_the_worker_refuses_an_activity_input_annotated_with_a_builtin_generic(t
         require_worker_accepts(tmp_path)
 
 
-def test_an_app_that_fails_to_import_is_refused_with_the_error(tmp_path: Path) -> None:
+def test_an_app_that_cannot_be_imported_is_refused_with_the_reason(tmp_path: Path) -> None:
     (tmp_path / "function_app.py").write_text("import not_a_module_anywhere\n", encoding="utf-8")
     with pytest.raises(WorkerRefusedError, match="not_a_module_anywhere"):
         index_with_worker(tmp_path)
