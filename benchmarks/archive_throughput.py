@@ -132,6 +132,7 @@ def transfer(
         "container": container,
         "prefix": "bench",
         "acsConnectionString": servers.emulator.connection_string,
+        "emulatorPort": servers.emulator.port,
         "storageConnectionString": storage,
         "warmup": servers.warmup,
         "chunks": chunks,

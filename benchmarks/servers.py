@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import certifi
 import requests
@@ -44,6 +45,11 @@ class Emulator:
     @property
     def trust_env(self) -> dict[str, str]:
         return {name: str(self.bundle) for name in TRUST_VARIABLES}
+
+    @property
+    def port(self) -> int:
+        """Where the emulator listens: both planes, and (via loopback_dns) the recording hosts' 443."""
+        return urlsplit(self.endpoint).port or 443
 
 
 @contextlib.contextmanager

@@ -259,7 +259,7 @@ def main() -> int:
     spec = json.loads(sys.argv[1])
     method = Method(spec)
     try:
-        with loopback_dns("127.0.0.1"):
+        with loopback_dns("127.0.0.1", https_port=int(spec["emulatorPort"])):
             for chunk in spec["warmup"]:
                 method.run(chunk, "warmup")
             gc.collect()

@@ -31,4 +31,8 @@ def recording_url_problem(url: object) -> str | None:
     host = (parts.hostname or "").lower().rstrip(".")
     if not host.endswith(RECORDING_HOST_SUFFIXES):
         return "is not on an ACS recording host"
+    # Every captured recording URL uses the default https port; another port on an allowed name
+    # would be a server nobody vouched for (UNVERIFIED that ACS never uses one: none seen).
+    if parts.port not in (None, 443):
+        return "must use the default https port"
     return None

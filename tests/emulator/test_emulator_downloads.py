@@ -11,6 +11,7 @@ import time
 import wave
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -154,11 +155,11 @@ def test_missing_x_ms_host_is_401(
 def test_signature_over_the_content_host_is_401(
     emulator: AcsEmulator, http: requests.Session, chunk: RecordingChunk
 ) -> None:
-    target = chunk.content_location.split(str(emulator.port), 1)[1]
+    target = urlsplit(chunk.content_location).path
     headers = sign_headers(
         method="GET",
         path_and_query=target,
-        host=f"{emulator.content_host}:{emulator.port}",
+        host=emulator.content_host,
         body=b"",
         access_key=emulator.access_key,
     )
@@ -173,7 +174,7 @@ def test_downloads_and_deletes_are_recorded(
     _download(client, chunk.content_location, offset=5, length=5).read()
     client.delete_recording(chunk.delete_location)
     seen = [(r.method, r.target, r.status) for r in emulator.requests]
-    path = chunk.content_location.split(str(emulator.port), 1)[1]
+    path = urlsplit(chunk.content_location).path
     assert seen == [("GET", path, 206), ("DELETE", f"/v1/objects/{chunk.document_id}", 200)]
     assert emulator.requests[0].headers["range"] == "bytes=5-9"
 
@@ -201,3 +202,15 @@ def test_loopback_dns_only_maps_recording_hosts(emulator: AcsEmulator) -> None:
     assert socket.getaddrinfo("x.asyncgw.teams.microsoft.com", 1)[0][4][0] == "127.0.0.1"
     with pytest.raises(ValueError, match="loopback"), loopback_dns("10.0.0.1"):
         pass
+
+
+def test_loopback_dns_sends_the_default_https_port_to_the_emulator(emulator: AcsEmulator) -> None:
+    assert socket.getaddrinfo("us-storage.asm.skype.com", 443)[0][4][1] == emulator.port
+    assert socket.getaddrinfo("us-storage.asm.skype.com", "https")[0][4][1] == emulator.port
+    assert socket.getaddrinfo("us-storage.asm.skype.com", 8443)[0][4][1] == 8443
+
+
+def test_chunk_urls_carry_no_port_as_the_real_ones_do(chunk: RecordingChunk) -> None:
+    for url in (chunk.content_location, chunk.metadata_location, chunk.delete_location):
+        assert urlsplit(url).port is None
+        assert urlsplit(url).hostname == "us-storage.asm.skype.com"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import ssl
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -26,7 +27,7 @@ def chunk(emulator: AcsEmulator, client: CallAutomationClient, call: Call) -> Re
 
 
 def _raw_get(emulator: AcsEmulator, chunk: RecordingChunk) -> http.client.HTTPResponse:
-    target = chunk.content_location.split(str(emulator.port), 1)[1]
+    target = urlsplit(chunk.content_location).path
     headers = sign_headers(
         method="GET",
         path_and_query=target,

@@ -109,7 +109,15 @@ def test_transfer_killed_mid_way_is_completed_by_a_retry_reusing_staged_blocks(
             sys.executable,
             "-m",
             "tests.support.chunk_worker",
-            json.dumps({"chunk": job.to_json(), "prefix": PREFIX, "rangeBytes": RANGE, "inFlight": 2}),
+            json.dumps(
+                {
+                    "chunk": job.to_json(),
+                    "prefix": PREFIX,
+                    "rangeBytes": RANGE,
+                    "inFlight": 2,
+                    "emulatorPort": emulator.port,
+                }
+            ),
         ],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},

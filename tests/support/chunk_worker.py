@@ -1,6 +1,6 @@
 """Run one chunk transfer in its own process, so a test can kill it mid-transfer (a crash).
 
-Usage: python -m tests.support.chunk_worker '<json: chunk, prefix, rangeBytes, inFlight>'
+Usage: python -m tests.support.chunk_worker '<json: chunk, prefix, rangeBytes, inFlight, emulatorPort>'
 Settings come from the environment, like the function app's.
 """
 
@@ -21,7 +21,7 @@ def main() -> None:
     args = json.loads(sys.argv[1])
     settings = current_settings()
     options = TransferOptions(range_bytes=int(args["rangeBytes"]), in_flight=int(args["inFlight"]))
-    with loopback_dns("127.0.0.1"):
+    with loopback_dns("127.0.0.1", https_port=int(args["emulatorPort"])):
         archive_chunk(
             ChunkJob.from_json(args["chunk"]),
             prefix=args["prefix"],

@@ -97,6 +97,8 @@ def test_chunks_are_ordered_by_index() -> None:
         ("deleteLocation", "https://user:pw@us-storage.asm.skype.com/v1/objects/x"),
         ("contentLocation", "https://127.0.0.1/v1/objects/x"),
         ("metadataLocation", ""),
+        ("contentLocation", "https://evil.asm.skype.com:29999/v1/objects/x/content/audiomp3"),
+        ("deleteLocation", "https://us-storage.asm.skype.com:8443/v1/objects/x"),
     ],
 )
 def test_url_off_the_allow_list_rejects_the_event(field: str, url: str) -> None:
@@ -109,6 +111,11 @@ def test_url_off_the_allow_list_rejects_the_event(field: str, url: str) -> None:
 )
 def test_every_acs_recording_host_is_allowed(host: str) -> None:
     url = f"https://{host}/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/audiomp3"
+    assert parse(event_grid(with_chunk(contentLocation=url))).chunks[0].content_location == url
+
+
+def test_the_explicit_default_https_port_is_allowed() -> None:
+    url = "https://us-storage.asm.skype.com:443/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/audiomp3"
     assert parse(event_grid(with_chunk(contentLocation=url))).chunks[0].content_location == url
 
 

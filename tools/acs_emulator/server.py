@@ -294,9 +294,10 @@ class AcsEmulator:
     # -- recording content --------------------------------------------------------------------------
     @property
     def content_base_url(self) -> str:
-        """``https://us-storage.asm.skype.com:PORT``: where chunk URLs point."""
+        """``https://us-storage.asm.skype.com``: where chunk URLs point. No port, as in the real
+        service: :meth:`loopback_dns` sends that name's port 443 to this emulator."""
         self._require_started()
-        return f"https://{self.content_host}:{self.port}"
+        return f"https://{self.content_host}"
 
     @property
     def max_chunk_bytes(self) -> int:
@@ -352,7 +353,8 @@ class AcsEmulator:
 
     def loopback_dns(self) -> AbstractContextManager[None]:
         """Context manager resolving ``*.asm.skype.com`` (and the other recording hosts) to this emulator."""
-        return loopback_dns(self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1")
+        address = self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        return loopback_dns(address, https_port=self.port)
 
     # -- Event Grid -----------------------------------------------------------------------------
     def add_event_webhook(

@@ -21,8 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", type=Path, default=Path("local.settings.json"))
     parser.add_argument(
         "--emulator-dns",
-        action="store_true",
-        help="resolve ACS recording hosts (*.asm.skype.com) to 127.0.0.1, for the local emulator",
+        type=int,
+        metavar="PORT",
+        help="resolve ACS recording hosts (*.asm.skype.com) to 127.0.0.1 and their port 443 to PORT,"
+        " where the local ACS emulator listens",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
@@ -57,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         "  (send as x-functions-key or ?code=)"
     )
     print(f"Listening on {host.base_url}  (Ctrl-C to stop)", flush=True)
-    dns = loopback_dns("127.0.0.1") if args.emulator_dns else contextlib.nullcontext()
+    dns = (
+        loopback_dns("127.0.0.1", https_port=args.emulator_dns)
+        if args.emulator_dns is not None
+        else contextlib.nullcontext()
+    )
     try:
         with dns:
             host.serve_forever()
