@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AzureKeyCredential
 
+from shared.recording_hosts import AllowListPolicy
 from shared.settings import AcsConnection, StorageConnection
 
 if TYPE_CHECKING:
@@ -49,7 +50,12 @@ def call_automation_client(acs: AcsConnection) -> CallAutomationClient:
         credential = AzureKeyCredential(acs.access_key)
     else:
         credential = _credential(acs.managed_identity_client_id)
-    return CallAutomationClient(acs.endpoint, credential, **_CONTROL_CLIENT_OPTIONS)
+    return CallAutomationClient(
+        acs.endpoint,
+        credential,
+        per_retry_policies=[AllowListPolicy(acs.endpoint)],  # every hop, redirects included
+        **_CONTROL_CLIENT_OPTIONS,
+    )
 
 
 @cache

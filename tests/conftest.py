@@ -93,13 +93,13 @@ def app_settings(
 
 @pytest.fixture(autouse=True)
 def _restore_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The emulator lives for the session: undo per-test knobs (chunk size, faults, webhooks)."""
+    """The emulator lives for the session: undo per-test knobs (chunk size, redirect, faults, webhooks)."""
     if "emulator" not in request.fixturenames:
         yield
         return
     server: AcsEmulator = request.getfixturevalue("emulator")
-    chunk_bytes = server.max_chunk_bytes
+    chunk_bytes, regional = server.max_chunk_bytes, server.regional_content_host
     yield
-    server.max_chunk_bytes = chunk_bytes
+    server.max_chunk_bytes, server.regional_content_host = chunk_bytes, regional
     server.clear_faults()
     server.clear_event_webhooks()

@@ -223,6 +223,7 @@ def content_get(
     method: str = "GET",
     access_key: str | None = None,
     stream: bool = False,
+    allow_redirects: bool = True,
 ) -> requests.Response:
     """A content request signed exactly like the SDK downloader (resource host, ``x-ms-host``)."""
     target = url.split("://", 1)[1]
@@ -236,4 +237,4 @@ def content_get(
     )
     all_headers["x-ms-host"] = emulator.host
     all_headers.update(headers or {})
-    return session.request(method, url, headers=all_headers, stream=stream)
+    return session.request(method, url, headers=all_headers, stream=stream, allow_redirects=allow_redirects)

@@ -18,6 +18,7 @@ import requests
 from azure.communication.callautomation import CallAutomationClient
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 
+from tests.reference import load
 from tools.acs_emulator import AcsEmulator, Call
 from tools.acs_emulator.content_api import parse_range
 from tools.acs_emulator.hmac_auth import sign_headers
@@ -173,10 +174,46 @@ def test_downloads_and_deletes_are_recorded(
     emulator.clear_requests()
     _download(client, chunk.content_location, offset=5, length=5).read()
     client.delete_recording(chunk.delete_location)
-    seen = [(r.method, r.target, r.status) for r in emulator.requests]
+    seen = [(r.method, r.headers["host"], r.target, r.status) for r in emulator.requests]
     path = urlsplit(chunk.content_location).path
-    assert seen == [("GET", path, 206), ("DELETE", f"/v1/objects/{chunk.document_id}", 200)]
-    assert emulator.requests[0].headers["range"] == "bytes=5-9"
+    assert seen == [
+        ("GET", emulator.content_host, path, 302),
+        ("GET", emulator.regional_content_host, path, 206),
+        ("DELETE", emulator.content_host, f"/v1/objects/{chunk.document_id}", 200),
+    ]
+    assert [r.headers["range"] for r in emulator.requests[:2]] == ["bytes=5-9", "bytes=5-9"]
+
+
+def test_a_download_is_redirected_to_the_regional_host_without_the_credential(
+    emulator: AcsEmulator, client: CallAutomationClient, chunk: RecordingChunk
+) -> None:
+    emulator.clear_requests()
+    assert _download(client, chunk.content_location, offset=1, length=16).read() == chunk.read(1, 17)
+    front, regional = emulator.requests
+    assert (front.status, front.headers["authorization"].split(" ", 1)[0]) == (302, "HMAC-SHA256")
+    assert regional.headers["host"] == emulator.regional_content_host
+    assert "authorization" not in regional.headers  # azure-core drops it when the host changes
+
+
+def test_the_redirect_has_the_captured_shape(
+    emulator: AcsEmulator, http: requests.Session, chunk: RecordingChunk
+) -> None:
+    (captured, _) = load("download-responses.real.json")["redirect_then_ok"]["steps"]
+    front = content_get(emulator, http, chunk.metadata_location, allow_redirects=False)
+    location = urlsplit(front.headers["Location"])
+    assert front.status_code == captured["response"]["status"] == 302
+    assert front.headers["Content-Length"] == captured["response"]["headers"]["Content-Length"] == "0"
+    assert (location.scheme, location.path) == ("https", urlsplit(chunk.metadata_location).path)
+    assert location.hostname not in (None, urlsplit(chunk.metadata_location).hostname)
+
+
+def test_an_unknown_document_is_404_before_any_redirect(
+    emulator: AcsEmulator, client: CallAutomationClient, chunk: RecordingChunk
+) -> None:
+    emulator.clear_requests()
+    with pytest.raises(ResourceNotFoundError):
+        client.download_recording(chunk.content_location.replace(chunk.document_id, "0-eus-d1-" + "0" * 32))
+    assert [r.status for r in emulator.requests] == [404]
 
 
 def test_parallel_ranged_gets_are_served_concurrently(

@@ -12,7 +12,6 @@ import requests
 from azure.communication.callautomation import CallAutomationClient
 
 from tools.acs_emulator import AcsEmulator, Call
-from tools.acs_emulator.hmac_auth import sign_headers
 from tools.acs_emulator.recording_files import RecordingChunk
 
 from .conftest import content_get, start_recording
@@ -27,18 +26,12 @@ def chunk(emulator: AcsEmulator, client: CallAutomationClient, call: Call) -> Re
 
 
 def _raw_get(emulator: AcsEmulator, chunk: RecordingChunk) -> http.client.HTTPResponse:
+    """GET from the regional host the recording host redirects to: where the body is served."""
+    assert emulator.regional_content_host is not None
     target = urlsplit(chunk.content_location).path
-    headers = sign_headers(
-        method="GET",
-        path_and_query=target,
-        host=emulator.endpoint.removeprefix("https://"),
-        body=b"",
-        access_key=emulator.access_key,
-    )
-    headers["x-ms-host"] = emulator.host
     context = ssl.create_default_context(cafile=emulator.ca_pem_path)
-    conn = http.client.HTTPSConnection(emulator.content_host, emulator.port, context=context, timeout=5)
-    conn.request("GET", target, headers=headers)
+    conn = http.client.HTTPSConnection(emulator.host, emulator.port, context=context, timeout=5)
+    conn.request("GET", target, headers={"Host": emulator.regional_content_host})
     return conn.getresponse()
 
 

@@ -19,6 +19,7 @@ from azure.storage.blob import ContainerClient
 from shared.archive_jobs import ChunkJob
 from shared.archive_service import archive_container
 from shared.clients import call_automation_client
+from shared.recording_hosts import UntrustedHostError
 from shared.settings import Settings
 from shared.transfer import TransferOptions, archive_chunk
 from tools.acs_emulator import AcsEmulator
@@ -83,6 +84,33 @@ def test_archived_bytes_equal_the_source_and_metadata_records_the_hash(
     assert properties.metadata["sha256"] == result.sha256
     assert int(properties.metadata["size"]) == properties.size == source.content_length
     assert properties.content_settings.content_type == "audio/wav"
+
+
+def test_downloads_follow_the_recording_hosts_redirect_and_send_it_no_credential(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.clear_requests()
+    assert transfer(app_settings, job).sha256 == source.content_sha256()
+    regional = [r for r in emulator.requests if r.headers.get("host") == emulator.regional_content_host]
+    assert regional, "no download went through the regional host"
+    assert all(r.status in (200, 206) and "authorization" not in r.headers for r in regional)
+
+
+def test_a_redirect_off_the_allow_list_is_refused_before_it_is_sent(
+    app_settings: Settings,
+    chunk: tuple[ChunkJob, Any],
+    emulator: AcsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job, _ = chunk
+    hostile = f"localhost:{emulator.port}"  # resolves, has a certificate, and would serve the bytes
+    monkeypatch.setattr(emulator, "regional_content_host", hostile)
+    emulator.clear_requests()
+    with pytest.raises(UntrustedHostError, match="refused a request to localhost"):
+        transfer(app_settings, job)
+    assert not [r for r in emulator.requests if r.headers.get("host") == hostile]
+    assert not archive_container(app_settings).get_blob_client(f"{PREFIX}/000-{job.document_id}.wav").exists()
 
 
 def test_a_second_run_skips_the_archived_chunk_without_rewriting_it(

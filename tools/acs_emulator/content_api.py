@@ -5,6 +5,15 @@
 Authentication is what the SDK's downloader does: HMAC over the *resource* host (the emulator's
 ``host:port``, not the content host in the URL), with ``x-ms-host: <resource hostname>``.
 
+Downloads are redirected as in the capture (download-responses.real.json, ``redirect_then_ok``):
+the recording host (``us-storage.asm.skype.com``) checks the signature and answers ``302`` with
+``Location`` on a regional host, which serves the bytes. The SDK's pipeline follows the redirect
+and, the host having changed, drops ``Authorization``; so the regional host asks for none.
+UNVERIFIED: the capture's hosts were sanitized ("endpoint" -> "endpoint-sa") and its headers do not
+show whether the regional host wants a credential; no query token is shown on ``Location``.
+The regional host name here (``eus-storage.asm.skype.com``) is INFERRED. Deletes are not
+redirected (the captured delete answers 200 at ``us-storage.asm.skype.com``).
+
 Responses follow the captures (download-responses.real.json, recording-metadata.real.json):
 ``Content-Type: application/octet-stream`` for every file (metadata too), ``Content-Range`` also
 on a 200 without a Range header, ``Cache-Control: no-cache, max-age=0, s-maxage=0, private``,
@@ -73,10 +82,12 @@ class ContentApi:
         store: ContentStore,
         authenticate: Callable[[Request, str], None],
         signing_host: Callable[[], str],
+        redirect_to: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._store = store
         self._authenticate = authenticate
         self._signing_host = signing_host
+        self._redirect_to = redirect_to  # "host[:port]" downloads are redirected to, or None
 
     def _check_auth(self, request: Request) -> None:
         if not request.header("x-ms-host"):
@@ -91,7 +102,13 @@ class ContentApi:
             raise document_not_found() from exc
 
     def download(self, request: Request, match: re.Match[str]) -> Response:
-        self._check_auth(request)
+        regional = self._redirect_to()
+        if regional is None:
+            self._check_auth(request)
+        elif (request.header("Host") or "").lower() != regional.lower():
+            self._check_auth(request)
+            self._chunk(match["id"])  # an unknown document is a 404 here, not after the redirect
+            return Response(302, headers=[("Location", f"https://{regional}{request.target}")])
         chunk = self._chunk(match["id"])
         kind = match["kind"]
         content: Content

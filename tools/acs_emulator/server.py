@@ -99,6 +99,7 @@ class AcsEmulator:
         callback_retry_delays: tuple[float, ...] = (0.2, 0.5),
         callback_ca_files: tuple[str, ...] = (),
         content_host: str = "us-storage.asm.skype.com",
+        regional_content_host: str | None = "eus-storage.asm.skype.com",
         max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
         file_status_delay: float = 0.2,
         event_topic: str | None = None,
@@ -128,6 +129,9 @@ class AcsEmulator:
         self.endpoint = ""
         # -- content plane
         self.content_host = content_host
+        # Where downloads are redirected (302), as the real recording host does; None: served in
+        # place. A test may point it anywhere ("localhost:PORT") to play a hostile redirect.
+        self.regional_content_host = regional_content_host
         self._max_chunk_bytes = 0
         self.max_chunk_bytes = max_chunk_bytes
         self.file_status_delay = file_status_delay
@@ -491,7 +495,10 @@ class AcsEmulator:
         self.add_route("GET", re.escape(JWKS_PATH), self._jwks, auth="none")
         # Content routes authenticate themselves: the signed host is the resource host, not Host.
         content = ContentApi(
-            self._store, self._authenticate_with, lambda: self.endpoint.removeprefix("https://")
+            self._store,
+            self._authenticate_with,
+            lambda: self.endpoint.removeprefix("https://"),
+            redirect_to=lambda: self.regional_content_host,
         )
         self.add_route("GET", CONTENT_PATH.pattern, content.download, auth="none")
         self.add_route("DELETE", OBJECT_PATH.pattern, content.delete, auth="none")
@@ -550,7 +557,7 @@ class AcsEmulator:
 
     def handle(self, request: Request) -> Response:
         admin = request.path == "/admin" or request.path.startswith("/admin/")
-        rules = [] if admin else self._faults.take(HTTP_FAULTS, request.method, request.path)
+        rules = [] if admin else self._faults.take(_HEAD_FAULTS, request.method, request.path)
         for rule in rules:
             if rule.kind == "latency":
                 time.sleep(rule.seconds)
@@ -562,7 +569,10 @@ class AcsEmulator:
             self.authenticate(request)
         elif route.auth == "admin":
             require_loopback_peer(request)
-        return apply_body_faults(route.handler(request, found), rules)
+        response = route.handler(request, found)
+        if admin or 300 <= response.status < 400:
+            return response  # a body fault is spent on a body, not on the redirect before it
+        return apply_body_faults(response, self._faults.take(_BODY_FAULTS, request.method, request.path))
 
     def finalize(self, request: Request, response: Response) -> None:
         """Add the headers every real response carries and keep the request for tests."""
@@ -619,6 +629,9 @@ class AcsEmulator:
         if files.chunks and self._events is not None:
             self._events.publish(build_file_status_event(files, self.event_topic), self.file_status_delay)
 
+
+_BODY_FAULTS = frozenset({"bandwidth", "truncate", "reset"})
+_HEAD_FAULTS = HTTP_FAULTS - _BODY_FAULTS
 
 __all__ = [
     "AcsEmulator",

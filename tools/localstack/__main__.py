@@ -192,9 +192,9 @@ def _run_core_tools(emulator: AcsEmulator, port: int) -> int:
     """`func start` with local.settings.json generated from the example and this stack's settings.
 
     Core Tools runs the app in its own worker process, where this process's loopback name
-    resolution for the emulator's recording host does not apply: archiving needs
-    `127.0.0.1 us-storage.asm.skype.com` in /etc/hosts (printed below). Core Tools does not
-    check function keys locally.
+    resolution for the emulator's recording hosts does not apply: archiving needs them in
+    /etc/hosts and port 443 sent to the emulator (both printed below). Core Tools does not check
+    function keys locally.
     """
     example = json.loads((REPO / "local.settings.json.example").read_text())
     values = {name: value for name, value in example["Values"].items() if not name.startswith("_")}
@@ -213,8 +213,14 @@ def _run_core_tools(emulator: AcsEmulator, port: int) -> int:
     settings.write_text(json.dumps({"IsEncrypted": False, "Values": values}, indent=2))
     settings.chmod(0o600)
     webhook = f"http://127.0.0.1:{port}/runtime/webhooks/eventgrid?functionName={EVENT_FUNCTION}"
-    print(f"Wrote {settings.name}; starting func on :{port}. For archives add to /etc/hosts:")
-    print(f"  127.0.0.1 {emulator.content_host}", flush=True)
+    hosts = " ".join(filter(None, (emulator.content_host, emulator.regional_content_host)))
+    print(f"Wrote {settings.name}; starting func on :{port}. For archives, add to /etc/hosts:")
+    print(f"  127.0.0.1 {hosts}")
+    print("and send port 443 to the emulator (recording URLs carry no port), e.g. as root:")
+    print(
+        f"  iptables -t nat -A OUTPUT -o lo -p tcp --dport 443 -j REDIRECT --to-ports {emulator.port}",
+        flush=True,
+    )
     func = subprocess.Popen([shutil.which("func") or "func", "start", "--port", str(port)], cwd=REPO)
     try:
         wait_for_port(port, timeout=120)
