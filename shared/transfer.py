@@ -8,6 +8,9 @@ Why this shape:
 - The SHA-256 is computed over the whole content, in order, while it streams; the total length
   is checked against `Content-Range`; the blob is committed once, with its hash in metadata and
   `If-None-Match: *`, so an archived blob is never rewritten.
+- A server may ignore `Range` (RFC 9110) and answer 200 with the whole body; then the body is
+  read once, in order, into the same pooled buffers and staged as the same blocks: same memory
+  bound, same blob, only without parallel reads.
 """
 
 from __future__ import annotations
@@ -193,6 +196,18 @@ Filled = tuple[bytearray, int]  # a pooled buffer and how many of its bytes hold
 def _stream_content(
     acs: CallAutomationClient, chunk: ChunkJob, blob: BlobClient, content_type: str, options: TransferOptions
 ) -> tuple[int, str, int]:
+    try:
+        return _stream_ranges(acs, chunk, blob, content_type, options)
+    except _RangeIgnoredError as ignored:
+        total = ignored.total
+    # Outside the handler: its traceback would keep the ranged attempt's buffers alive.
+    _LOG.info("chunk %d: the recording host ignored Range; reading the whole body in order", chunk.index)
+    return _stream_whole(acs, chunk, blob, content_type, options, total)
+
+
+def _stream_ranges(
+    acs: CallAutomationClient, chunk: ChunkJob, blob: BlobClient, content_type: str, options: TransferOptions
+) -> tuple[int, str, int]:
     buffers = _Buffers(options.in_flight + 1, options.range_bytes)
     first = buffers.take()
     size, total = _fetch(acs, chunk.content_location, (0, options.range_bytes), options, first, total=None)
@@ -225,6 +240,117 @@ def _stream_content(
     sha = digest.hexdigest()
     _commit(blob, chunk, ranges, total, sha, content_type)
     return total, sha, reused
+
+
+def _stream_whole(
+    acs: CallAutomationClient,
+    chunk: ChunkJob,
+    blob: BlobClient,
+    content_type: str,
+    options: TransferOptions,
+    total: int,
+) -> tuple[int, str, int]:
+    """The whole body of a Range-ignoring server, retried from the start when it breaks off
+    (blocks staged by an earlier attempt are not uploaded again)."""
+    ranges = plan_ranges(total, options.range_bytes)
+    last_error: Exception | None = None
+    for attempt in range(options.range_attempts):
+        staged = _staged_block_ids(blob)
+        try:
+            sha = _read_whole(acs, chunk, blob, ranges, total, staged, options)
+        except (ServiceResponseError, ServiceRequestError, _ShortReadError) as error:
+            last_error = error
+        except HttpResponseError as error:
+            if error.status_code not in _RETRYABLE_STATUS:
+                raise
+            last_error = error
+        else:
+            reused = sum(1 for r in ranges if staged.get(block_id(*r)) == r[1])
+            _commit(blob, chunk, ranges, total, sha, content_type)
+            return total, sha, reused
+        time.sleep(_retry_delay(last_error, attempt, options))
+    raise TransferError(
+        f"chunk {chunk.index}: the whole body failed after retries: {type(last_error).__name__}"
+    )
+
+
+def _read_whole(
+    acs: CallAutomationClient,
+    chunk: ChunkJob,
+    blob: BlobClient,
+    ranges: list[tuple[int, int]],
+    total: int,
+    staged: dict[str, int],
+    options: TransferOptions,
+) -> str:
+    """One GET of the whole body: hashed in order, staged range by range while the next is read."""
+    response = _download(acs, chunk.content_location)
+    try:
+        if response.status_code != 200:
+            raise TransferError(f"unexpected download answer {response.status_code}")
+        bounds = parse_content_range(response.headers.get("Content-Range"))
+        size = bounds[2] if bounds else int(response.headers.get("Content-Length") or -1)
+        if size != total:
+            raise TransferError(f"the recording changed size from {total} to {size} bytes")
+        buffers = _Buffers(options.in_flight + 1, options.range_bytes)
+        reader = _BodyReader(response.iter_bytes())
+        digest = hashlib.sha256()
+        with ThreadPoolExecutor(max_workers=options.in_flight, thread_name_prefix="stage") as pool:
+            stages: list[Future[None]] = []
+            for span in ranges:
+                buffer = buffers.take()  # waits while every buffer is being staged: bounded memory
+                try:
+                    reader.fill(buffer, span[1])
+                except BaseException:
+                    buffers.give(buffer)
+                    raise
+                with memoryview(buffer) as view:
+                    digest.update(view[: span[1]])
+                stages.append(pool.submit(_stage_and_give, blob, span, buffer, staged, buffers))
+            reader.require_end()
+            for stage in stages:
+                stage.result()
+        return digest.hexdigest()
+    finally:
+        response.close()
+
+
+def _stage_and_give(
+    blob: BlobClient, span: tuple[int, int], buffer: bytearray, staged: dict[str, int], buffers: _Buffers
+) -> None:
+    try:
+        _stage(blob, span, buffer, span[1], staged)
+    finally:
+        buffers.give(buffer)
+
+
+class _BodyReader:
+    """Exact-size reads from a stream of arbitrarily sized pieces, without joining them."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+        self._left = memoryview(b"")
+
+    def _next_piece(self) -> memoryview:
+        with _mid_body_errors():
+            return memoryview(next(self._pieces, b""))
+
+    def fill(self, buffer: bytearray, length: int) -> None:
+        position = 0
+        with memoryview(buffer) as view:
+            while position < length:
+                if not self._left:
+                    self._left = self._next_piece()
+                    if not self._left:
+                        raise _ShortReadError(f"the body ended {length - position} bytes early")
+                take = min(len(self._left), length - position)
+                view[position : position + take] = self._left[:take]
+                self._left = self._left[take:]
+                position += take
+
+    def require_end(self) -> None:
+        if self._left or self._next_piece():
+            raise TransferError("the recording host sent more bytes than its Content-Range said")
 
 
 def _fill(
@@ -318,9 +444,11 @@ def _checked_span(
     bounds = parse_content_range(response.headers.get("Content-Range"))
     if response.status_code == 206 and bounds is not None:
         start, end, total = bounds
-    elif response.status_code == 200 and offset == 0:
+    elif response.status_code == 200:  # the whole body, whatever Range said
         total = bounds[2] if bounds else int(response.headers.get("Content-Length") or -1)
         start, end = 0, total - 1
+        if total > 0 and (offset, min(offset + length, total) - 1) != (start, end):
+            raise _RangeIgnoredError(total)
     else:
         raise TransferError(f"unexpected download answer {response.status_code}")
     if known_total is not None and total != known_total:
@@ -334,6 +462,14 @@ class _ShortReadError(Exception):
     pass
 
 
+class _RangeIgnoredError(Exception):
+    """A ranged GET was answered 200 with the whole body (`total` bytes): read it in order."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__(total)
+        self.total = total
+
+
 def _download(acs: CallAutomationClient, url: str, **kwargs: Any) -> HttpResponse:
     """The SDK annotates `download_recording` as Iterable[bytes] but returns the streaming
     azure-core HttpResponse (its own comment: issue #42835); we need its status and headers."""
@@ -343,22 +479,28 @@ def _download(acs: CallAutomationClient, url: str, **kwargs: Any) -> HttpRespons
 def _read_into(response: Any, buffer: bytearray, expected: int) -> None:
     """Exactly `expected` body bytes into the start of `buffer` (checked to fit beforehand)."""
     position = 0
-    with memoryview(buffer) as view:
-        try:
-            for piece in response.iter_bytes():
-                end = position + len(piece)
-                if end > expected:
-                    raise TransferError("the recording host sent more bytes than the range holds")
-                view[position:end] = piece
-                position = end
-        except (ServiceResponseError, IncompleteReadError, OSError) as error:  # reset or cut short mid-body
-            raise _ShortReadError(str(error)) from error
-        except HttpResponseError as error:
-            if error.status_code is not None:
-                raise
-            raise _ShortReadError(str(error)) from error  # azure-core's wrapper of a TCP reset mid-body
+    with memoryview(buffer) as view, _mid_body_errors():
+        for piece in response.iter_bytes():
+            end = position + len(piece)
+            if end > expected:
+                raise TransferError("the recording host sent more bytes than the range holds")
+            view[position:end] = piece
+            position = end
     if position != expected:
         raise _ShortReadError(f"got {position} of {expected} bytes")
+
+
+@contextlib.contextmanager
+def _mid_body_errors() -> Iterator[None]:
+    """A reset or cut-short body, however the stack reports it, as one retryable _ShortReadError."""
+    try:
+        yield
+    except (ServiceResponseError, IncompleteReadError, OSError) as error:
+        raise _ShortReadError(str(error)) from error
+    except HttpResponseError as error:
+        if error.status_code is not None:
+            raise
+        raise _ShortReadError(str(error)) from error  # azure-core's wrapper of a TCP reset mid-body
 
 
 def _retry_delay(error: Exception | None, attempt: int, options: TransferOptions) -> float:

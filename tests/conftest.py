@@ -101,5 +101,6 @@ def _restore_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
     chunk_bytes, regional = server.max_chunk_bytes, server.regional_content_host
     yield
     server.max_chunk_bytes, server.regional_content_host = chunk_bytes, regional
+    server.ignore_range = False
     server.clear_faults()
     server.clear_event_webhooks()

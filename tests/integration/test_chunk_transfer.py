@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,52 @@ def test_a_redirect_off_the_allow_list_is_refused_before_it_is_sent(
         transfer(app_settings, job)
     assert not [r for r in emulator.requests if r.headers.get("host") == hostile]
     assert not archive_container(app_settings).get_blob_client(f"{PREFIX}/000-{job.document_id}.wav").exists()
+
+
+def test_a_server_ignoring_range_is_archived_whole_and_verified(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.ignore_range = True
+    emulator.clear_requests()
+    result = transfer(app_settings, job)
+    container = archive_container(app_settings)
+    assert result.sha256 == source.content_sha256() == blob_sha256(container, result.blob_name)
+    blocks, _ = container.get_blob_client(result.blob_name).get_block_list("committed")
+    assert len(blocks) == -(-source.content_length // RANGE)  # the same blocks as ranged reads give
+    served = [r.status for r in emulator.requests if "/content/audio" in r.target and r.status != 302]
+    assert set(served) == {200}
+
+
+def test_a_range_ignoring_server_that_breaks_off_is_read_again_from_the_start(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.ignore_range = True
+    emulator.add_fault("reset", r"/content/audio", count=1, after_bytes=source.content_length // 2)
+    result = transfer(app_settings, job, retry_delay_s=0.01)
+    assert (
+        result.sha256
+        == source.content_sha256()
+        == blob_sha256(archive_container(app_settings), result.blob_name)
+    )
+    assert emulator.faults[0].applied == 1
+
+
+def test_a_range_ignoring_server_is_read_in_bounded_memory(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.ignore_range = True
+    tracemalloc.start()
+    try:
+        transfer(app_settings, job)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # (in_flight + 1) pooled ranges plus the SDKs' own ~1 MB (measured: the same as ranged reads);
+    # holding the body would need at least its 3.8 MB.
+    assert peak < (2 + 1) * RANGE + 1_500_000 < source.content_length, f"peak {peak} bytes"
 
 
 def test_a_second_run_skips_the_archived_chunk_without_rewriting_it(

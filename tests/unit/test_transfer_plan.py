@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.transfer import TransferError, _checked_span, block_id, parse_content_range, plan_ranges
+from shared.transfer import (
+    TransferError,
+    _checked_span,
+    _RangeIgnoredError,
+    block_id,
+    parse_content_range,
+    plan_ranges,
+)
 
 
 @given(total=st.integers(min_value=0, max_value=10**12), size=st.integers(min_value=1, max_value=2**33))
@@ -71,10 +78,23 @@ def test_full_answer_to_the_first_range_of_a_small_file_is_accepted() -> None:
 
 
 @pytest.mark.parametrize(
+    ("answer", "offset"),
+    [
+        (Answer(200, None, "200000000"), 0),
+        (Answer(200, "bytes 0-199999999/200000000"), 0),
+        (Answer(200, "bytes 0-199999999/200000000"), 8192),
+    ],
+)
+def test_a_whole_body_answer_to_a_range_switches_to_reading_it_in_order(answer: Answer, offset: int) -> None:
+    with pytest.raises(_RangeIgnoredError) as ignored:
+        checked(answer, offset, 4096, None)
+    assert ignored.value.total == 200_000_000
+
+
+@pytest.mark.parametrize(
     ("answer", "offset", "length", "total"),
     [
         (Answer(206, "bytes 0-199999999/200000000"), 0, 4096, None),  # more than asked: never buffered
-        (Answer(200, None, "200000000"), 0, 4096, None),  # Range ignored
         (Answer(206, "bytes 100-199/2000"), 100, 100, 1000),  # the file changed size
         (Answer(206, "bytes 0-4095/100"), 0, 4096, None),  # inconsistent
         (Answer(206, "bytes 50-149/1000"), 100, 100, 1000),  # another range

@@ -132,6 +132,9 @@ class AcsEmulator:
         # Where downloads are redirected (302), as the real recording host does; None: served in
         # place. A test may point it anywhere ("localhost:PORT") to play a hostile redirect.
         self.regional_content_host = regional_content_host
+        # True: answer every download 200 with the whole file, Range or not (RFC 9110 allows a
+        # server to ignore Range); the archive must still be right, in bounded memory.
+        self.ignore_range = False
         self._max_chunk_bytes = 0
         self.max_chunk_bytes = max_chunk_bytes
         self.file_status_delay = file_status_delay
@@ -499,6 +502,7 @@ class AcsEmulator:
             self._authenticate_with,
             lambda: self.endpoint.removeprefix("https://"),
             redirect_to=lambda: self.regional_content_host,
+            ignore_range=lambda: self.ignore_range,
         )
         self.add_route("GET", CONTENT_PATH.pattern, content.download, auth="none")
         self.add_route("DELETE", OBJECT_PATH.pattern, content.delete, auth="none")
