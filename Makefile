@@ -8,6 +8,10 @@ PY := $(VENV)/bin/python
 WORKER_VENV := .venv-worker
 WORKER_PY := $(WORKER_VENV)/bin/python
 
+# The control and archive suites, run a second time by `make test` signing in with Entra ID tokens.
+IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_archive.py \
+	tests/integration/test_chunk_transfer.py tests/e2e/test_local_stack.py
+
 .PHONY: run test unit demo bench setup clean
 
 run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
@@ -24,6 +28,8 @@ test: setup ## ruff, mypy and the whole test suite (starts Azurite and the emula
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+	@echo "== again with a managed identity to ACS instead of the access key (TEST_ACS_AUTH=identity)"
+	TEST_ACS_AUTH=identity $(PY) -m pytest -q $(IDENTITY_SUITES)
 
 unit: $(VENV)/.installed $(WORKER_VENV)/.installed ## the fast tests only: pure functions and the worker's indexer, no servers
 	$(PY) -m pytest -m unit

@@ -6,6 +6,7 @@ the first test that asks for them, so `-m unit` starts none.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,19 @@ def _reset() -> None:
     reset_openid_cache()
 
 
+IDENTITY_VARIABLES = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_CLIENT_ID")
+
+
+def acs_auth() -> str:
+    """How the app signs in to ACS in this run: `key` (default) or `identity` (managed identity:
+    `TEST_ACS_AUTH=identity`, which `make test` uses for a second run of the control and archive
+    suites)."""
+    mode = os.environ.get("TEST_ACS_AUTH", "key")
+    if mode not in ("key", "identity"):
+        raise pytest.UsageError(f"TEST_ACS_AUTH must be key or identity, not {mode!r}")
+    return mode
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with callback_receiver() as server:
@@ -82,9 +96,15 @@ def app_settings(
         "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
         "RECORDING_STATE_CALLBACK_URL": receiver.url,
     }
+    unset = ["ACS_ENDPOINT", "ARCHIVE_STORAGE_ACCOUNT_URL", "AzureWebJobsStorage", *IDENTITY_VARIABLES]
+    if acs_auth() == "identity":  # ACS through Microsoft Entra ID, no access key anywhere
+        del env["ACS_CONNECTION_STRING"]
+        env.update(emulator.managed_identity_environment)
+        unset.remove("ACS_ENDPOINT")
+        unset = [name for name in unset if name not in env]
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    for name in ("ACS_ENDPOINT", "ARCHIVE_STORAGE_ACCOUNT_URL", "AzureWebJobsStorage"):
+    for name in unset:
         monkeypatch.delenv(name, raising=False)
     _reset()
     yield current_settings()

@@ -59,8 +59,9 @@ def emulator() -> Iterator[AcsEmulator]:
 @pytest.fixture(autouse=True)
 def _reset_content_knobs(emulator: AcsEmulator) -> Iterator[None]:
     """Faults, webhooks and the chunk size are emulator-wide: never let one test leak them."""
-    max_chunk_bytes = emulator.max_chunk_bytes
+    max_chunk_bytes, regional = emulator.max_chunk_bytes, emulator.regional_content_host
     yield
+    emulator.regional_content_host, emulator.ignore_range = regional, False
     emulator.clear_faults()
     emulator.clear_event_webhooks()
     emulator.flush_held_events()

@@ -191,6 +191,7 @@ def test_wrong_access_key_is_502_here_and_401_at_the_service(
 
     wrong = emulator.connection_string.split("accesskey=")[0] + "accesskey=d3Jvbmcta2V5LXdyb25nLWtleQ=="
     monkeypatch.setenv("ACS_CONNECTION_STRING", wrong)
+    monkeypatch.delenv("ACS_ENDPOINT", raising=False)  # the key path, also in the identity run
     current_settings.cache_clear()
     reset_clients()
     response = start({"serverCallId": call_id})
@@ -207,7 +208,8 @@ def test_missing_setting_is_a_configuration_error_naming_it(
 ) -> None:
     from shared.settings import current_settings
 
-    monkeypatch.delenv("ACS_CONNECTION_STRING")
+    for name in ("ACS_CONNECTION_STRING", "ACS_ENDPOINT"):  # neither key nor identity
+        monkeypatch.delenv(name, raising=False)
     current_settings.cache_clear()
     response = start({"serverCallId": "x"})
     assert response.status_code == 500

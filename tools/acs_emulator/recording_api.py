@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from . import hmac_auth
+from .entra import EntraIssuer, InvalidTokenError
 from .http_types import ApiError, Request, Response, json_response
 from .schema import RequestValidationError, StartRecordingOptions, ValidationIssue, validate_start_request
 from .state import (
@@ -72,13 +73,23 @@ def state_body(snapshot: RecordingSnapshot, state: str | None = None) -> dict[st
 class RecordingApi:
     """Handlers for /calling/recordings*; authentication and api-version checks included."""
 
-    def __init__(self, state: EmulatorState, secret: bytes) -> None:
+    def __init__(self, state: EmulatorState, secret: bytes, entra: EntraIssuer | None = None) -> None:
         self._state = state
         self._secret = secret
+        self._entra = entra
 
     # -- checks shared by every operation ----------------------------------------------------------
     def authenticate(self, request: Request, *, signing_host: str | None = None) -> None:
-        """HMAC verification; Bearer (Entra ID) tokens are not supported by the emulator -> 401."""
+        """HMAC verification, or a Microsoft Entra bearer token from the emulator's issuer."""
+        scheme, _, credential = (request.header("Authorization") or "").partition(" ")
+        if scheme.lower() == "bearer":
+            if self._entra is None:
+                raise denied()
+            try:
+                self._entra.verify(credential.strip())
+            except InvalidTokenError as exc:
+                raise denied() from exc
+            return
         try:
             hmac_auth.verify_request(
                 method=request.method,

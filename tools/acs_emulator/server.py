@@ -27,6 +27,7 @@ from .admin_api import AdminApi, require_loopback_peer
 from .admin_content import ContentAdminApi
 from .callbacks import CallbackDelivery, CallbackDispatcher, CallbackSigner, build_state_changed_event
 from .content_api import CONTENT_PATH, OBJECT_PATH, ContentApi
+from .entra import EntraIssuer, IdentityEndpoint
 from .events import (
     EventDelivery,
     EventDispatcher,
@@ -117,7 +118,11 @@ class AcsEmulator:
         self._callback_retry_delays = callback_retry_delays
         self._callback_ca_files = callback_ca_files
         self.state = EmulatorState(activation_delay=activation_delay)
-        self._recording_api = api.RecordingApi(self.state, self._secret)
+        # Microsoft Entra ID for the managed-identity path: bearer tokens this issuer signed are
+        # accepted beside HMAC; `identity` is the App Service identity endpoint handing them out.
+        self.entra = EntraIssuer()
+        self.identity = IdentityEndpoint(self.entra)
+        self._recording_api = api.RecordingApi(self.state, self._secret, self.entra)
         self._routes: list[Route] = []
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
@@ -175,6 +180,7 @@ class AcsEmulator:
             max_attempts=self._event_max_attempts,
             validation_url=lambda code: f"{self.admin_url}/event-webhooks/validate?code={code}",
         )
+        self.identity.start()
         self.state.add_listener(self._on_transition)
         self._register_builtin_routes()
         self._thread = threading.Thread(
@@ -192,6 +198,7 @@ class AcsEmulator:
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.identity.stop()
         self.state.close()
         if self._dispatcher is not None:
             self._dispatcher.close()
@@ -209,6 +216,13 @@ class AcsEmulator:
         self.stop()
 
     # -- connection details -----------------------------------------------------------------------
+    @property
+    def managed_identity_environment(self) -> dict[str, str]:
+        """The app settings of the identity path: ``ACS_ENDPOINT`` (no key) and the identity
+        endpoint azure-identity finds through ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER``."""
+        self._require_started()
+        return {"ACS_ENDPOINT": self.endpoint, **self.identity.environment}
+
     @property
     def connection_string(self) -> str:
         return f"endpoint={self._require_started()}/;accesskey={self.access_key}"
