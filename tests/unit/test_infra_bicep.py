@@ -123,7 +123,7 @@ def test_every_role_assignment_is_scoped_to_one_resource_of_its_template() -> No
         declared = resources(path)
         assert isinstance(scope, str), f"{_relative(path)}: {name} has no resource scope"
         assert scope in declared, f"{_relative(path)}: {name} is scoped to {scope}, not a resource"
-        assert "Microsoft.Resources" not in declared[scope]["type"], f"{name}: a resource group is not one resource"
+        assert "Microsoft.Resources" not in declared[scope]["type"], f"{name}: a group is not one resource"
 
 
 def test_role_assignments_grant_only_the_documented_built_in_roles() -> None:
