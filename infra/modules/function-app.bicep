@@ -95,7 +95,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_222: ACS posts state callbacks and Event Grid delivers events over the internet; every route needs a function key or the Event Grid system key.
   // checkov:skip=CKV_AZURE_17: neither ACS callbacks nor Event Grid deliveries present client certificates; callbacks carry an ACS-signed JWT instead.
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero on demand; always-ready instances would bill around the clock for a bursty archive workload.
-  // checkov:skip=CKV_AZURE_213: the Flex Consumption plan has no App Service health-check feature; the platform replaces unhealthy instances.
+  // checkov:skip=CKV_AZURE_213: no route to probe: every route needs a function key, and Flex Consumption replaces failed instances itself.
   name: name
   location: location
   tags: union(tags, {
@@ -115,7 +115,6 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     publicNetworkAccess: 'Enabled'
     siteConfig: {
       minTlsVersion: '1.2'
-      scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [for setting in items(allSettings): {
