@@ -7,7 +7,7 @@
 targetScope = 'resourceGroup'
 
 @minLength(1)
-@maxLength(40)
+@maxLength(64)
 @description('Name of the environment (azd sets it); seeds resource names and the azd-env-name tag.')
 param environmentName string
 
