@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 # with the app's runtime requirements, so the tests and the local host index the app as Azure does.
 WORKER_VENV := .venv-worker
 WORKER_PY := $(WORKER_VENV)/bin/python
+# checkov (the static scan of infra/) pins packages that clash with ours: it gets a venv of its own.
+INFRA_VENV := .venv-infra
+INFRA_PY := $(INFRA_VENV)/bin/python
 
 # The control and archive suites, run a second time by `make test` signing in with Entra ID tokens.
 IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_archive.py \
@@ -31,10 +34,10 @@ test: setup ## ruff, mypy and the whole test suite (starts Azurite and the emula
 	@echo "== again with a managed identity to ACS instead of the access key (TEST_ACS_AUTH=identity)"
 	TEST_ACS_AUTH=identity $(PY) -m pytest -q $(IDENTITY_SUITES)
 
-unit: $(VENV)/.installed $(WORKER_VENV)/.installed ## the fast tests only: pure functions and the worker's indexer, no servers
+unit: $(VENV)/.installed $(WORKER_VENV)/.installed $(INFRA_VENV)/.installed ## the fast tests only: pure functions and the worker's indexer, no servers
 	$(PY) -m pytest -m unit
 
-setup: $(VENV)/.installed $(WORKER_VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(WORKER_VENV)/.installed $(INFRA_VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,9 +51,15 @@ $(WORKER_VENV)/.installed: requirements.txt requirements-worker.txt
 	$(WORKER_PY) -m pip install --quiet -r requirements-worker.txt
 	touch $@
 
+$(INFRA_VENV)/.installed: requirements-infra.txt
+	test -x $(INFRA_PY) || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_PY) -m pip install --quiet --upgrade pip
+	$(INFRA_PY) -m pip install --quiet -r requirements-infra.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(WORKER_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WORKER_VENV) $(INFRA_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
