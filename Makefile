@@ -26,7 +26,7 @@ demo: setup ## against a running `make run`: record a call, archive it, show the
 bench: setup ## quick benchmarks (archive throughput and memory, cold start, control latency)
 	$(PY) -m benchmarks --quick
 
-test: setup ## ruff, mypy and the whole test suite (starts Azurite and the emulator itself)
+test: setup $(INFRA_VENV)/.installed ## ruff, mypy and the whole test suite (starts Azurite and the emulator itself)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -37,7 +37,7 @@ test: setup ## ruff, mypy and the whole test suite (starts Azurite and the emula
 unit: $(VENV)/.installed $(WORKER_VENV)/.installed $(INFRA_VENV)/.installed ## the fast tests only: pure functions and the worker's indexer, no servers
 	$(PY) -m pytest -m unit
 
-setup: $(VENV)/.installed $(WORKER_VENV)/.installed $(INFRA_VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(WORKER_VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -5,7 +5,7 @@ finding" cannot be told apart here: every failed check is held to the bar. A fin
 skipped in the template with `// checkov:skip=<id>: <reason>`, and a skip without a reason fails.
 
 checkov pins packages that clash with the app's (requirements-infra.txt), so it runs from its own venv,
-.venv-infra, which `make setup` builds.
+.venv-infra, which `make test` and `make unit` build.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ CHECKOV = REPO / ".venv-infra" / "bin" / "checkov"
 @cache
 def scan() -> dict[str, Any]:
     if not CHECKOV.is_file():
-        pytest.fail(f"{CHECKOV.relative_to(REPO)} is missing: run `make setup` (it builds .venv-infra)")
+        pytest.fail(f"{CHECKOV.relative_to(REPO)} is missing: run `make test` or `make unit` (they build .venv-infra)")
     # No platform, no downloads, no update check: the scan runs offline, on what is in the repository.
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
     result = subprocess.run(
