@@ -2,10 +2,12 @@
 
 Event Grid delivers at least once, concurrently and out of order. The instance id is derived
 from the recording, a delivery for an archive that is pending, running or completed starts
-nothing, and a failed or terminated one is started again. The check-then-start race is closed
-by the host itself (host.json `overridableExistingInstanceStates: NonRunningStates` makes it
-refuse a second start of a running instance): a refused start is re-checked and reported as
-already running.
+nothing, and a failed or terminated one is started again. host.json's
+`overridableExistingInstanceStates: NonRunningStates` asks the host to refuse a start of a running
+instance, and a refused start is re-checked and reported as already running; but the Azure Storage
+backend checks and then writes, so two starts racing for one id can both run. Nothing depends on
+the refusal: every activity is idempotent (a chunk converges on one verified blob, the manifest and
+the catalog are rewritten with the same content), so a doubled start costs work, never an archive.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ def make_engine(tmp_path: Path) -> Iterator[EngineFactory]:
         states: str | None = "NonRunningStates",
         activity_workers: int = 4,
         time_scale: float = 0.001,
+        atomic_create: bool = True,
     ) -> DurableEngine:
         engine = DurableEngine(
             sample_app.FUNCTIONS,
@@ -45,6 +46,7 @@ def make_engine(tmp_path: Path) -> Iterator[EngineFactory]:
             host_json=write_host_json(tmp_path, states),
             activity_workers=activity_workers,
             time_scale=time_scale,
+            atomic_create=atomic_create,
         )
         engines.append(engine.start())
         return engine

@@ -167,3 +167,33 @@ def test_threaded_concurrent_starts_in_process(engine: DurableEngine) -> None:
     assert sorted(results) == ["refused"] * 5 + ["threads"]
     sample_app.gate.set()
     engine.wait_for("threads", timeout=5)
+
+
+def test_racing_starts_both_run_when_creation_is_not_atomic(make_engine: EngineFactory) -> None:
+    engine = make_engine(atomic_create=False)
+    sample_app.gate.clear()
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        results.append(engine.start_new("slow_steps", "racy", 1))
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["racy", "racy"]  # neither was refused, as in the Azure Storage backend
+    assert len({execution for instance, execution in engine.created if instance == "racy"}) == 2
+    sample_app.gate.set()
+    assert engine.wait_for("racy", timeout=5)["runtimeStatus"] == "Completed"
+
+
+def test_a_start_after_the_race_window_is_still_refused(make_engine: EngineFactory) -> None:
+    engine = make_engine(atomic_create=False)
+    sample_app.gate.clear()
+    engine.start_new("slow_steps", "late", 1)
+    with pytest.raises(InstanceExistsError):
+        engine.start_new("slow_steps", "late", 1)
+    sample_app.gate.set()

@@ -9,6 +9,7 @@ import json
 import threading
 import wave
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,57 @@ def test_concurrent_deliveries_of_one_event_run_one_archive(
     assert statuses == [200] * 4
     assert archived(engine, recording_id)["runtimeStatus"] == "Completed"
     assert len(engine.list_statuses()) == 1
+
+
+@pytest.fixture
+def racy_host(app_settings: Settings, emulator: AcsEmulator) -> Iterator[tuple[DevHost, DurableEngine]]:
+    """The stack on an engine whose starts check-then-write, as the Azure Storage backend's do."""
+    functions = list(indexed_functions())
+    with (
+        DurableEngine(
+            functions,
+            store=InMemoryStore(),
+            host_json=REPO / "host.json",
+            activity_workers=4,
+            time_scale=0.001,
+            atomic_create=False,
+        ) as engine,
+        DevHost(functions, port=0, durable_client=engine.client_binding_json) as host,
+        emulator.loopback_dns(),
+    ):
+        yield host, engine
+
+
+def test_racing_starts_that_both_run_still_leave_one_verified_archive(
+    racy_host: tuple[DevHost, DurableEngine], emulator: AcsEmulator, container: ContainerClient
+) -> None:
+    host, engine = racy_host
+    emulator.max_chunk_bytes = WAV_HEADER + 10 * SECONDS_4CH
+    recording_id = record(emulator, seconds=30, body={"channel": "unmixed"})
+    body = json.dumps([build_file_status_event(emulator.recording_files(recording_id), emulator.event_topic)])
+    url, headers = host.event_grid_url(EVENT_FUNCTION), {"aeg-event-type": "Notification"}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda _: requests.post(url, data=body, headers=headers, timeout=30), range(4))
+        )
+    assert [answer.status_code for answer in answers] == [200] * 4
+    status = archived(engine, recording_id)
+    assert status["runtimeStatus"] == "Completed", status
+    instance = f"archive-{recording_key(recording_id)}"
+    assert len([started for started in engine.created if started[0] == instance]) >= 2  # both ran
+    files = emulator.recording_files(recording_id)
+    prefix = status["output"]["manifest"].rsplit("/", 1)[0]
+    names = sorted(blob.name for blob in container.list_blobs(name_starts_with=prefix))
+    manifest = json.loads(container.download_blob(status["output"]["manifest"]).readall())
+    expected = sorted(
+        [status["output"]["manifest"]]
+        + [entry["blobName"] for entry in manifest["chunks"]]
+        + [entry["metadataBlobName"] for entry in manifest["chunks"]]
+    )
+    assert names == expected  # one blob per chunk, one metadata blob, one manifest: nothing twice
+    assert [entry["sha256"] for entry in manifest["chunks"]] == [c.content_sha256() for c in files.chunks]
+    for entry in manifest["chunks"]:
+        assert sha256(container.download_blob(entry["blobName"]).readall()) == entry["sha256"]
 
 
 def test_event_with_a_url_off_the_allow_list_is_dropped_before_any_request(

@@ -26,7 +26,9 @@ CHECKOV = REPO / ".venv-infra" / "bin" / "checkov"
 @cache
 def scan() -> dict[str, Any]:
     if not CHECKOV.is_file():
-        pytest.fail(f"{CHECKOV.relative_to(REPO)} is missing: run `make test` or `make unit` (they build .venv-infra)")
+        pytest.fail(
+            f"{CHECKOV.relative_to(REPO)} is missing: run `make test` or `make unit` (they build .venv-infra)"
+        )
     # No platform, no downloads, no update check: the scan runs offline, on what is in the repository.
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
     result = subprocess.run(

@@ -42,6 +42,7 @@ from tools.durable.store import (
     TERMINATED,
     ConcurrencyError,
     InMemoryStore,
+    InstanceExistsError,
     InstanceRecord,
     InstanceStore,
 )
@@ -113,6 +114,16 @@ def _is_failed_status(status: str) -> bool:
 
 
 class DurableEngine:
+    """The local Durable Functions engine (see the package docstring).
+
+    ``atomic_create=False`` plays the Azure Storage backend's start, which checks the instance's
+    status and then writes it, not atomically: a start racing another for the same id passes the
+    check (a window of ``create_race_s``) and replaces the running execution with a new one; the
+    old execution's activities already running still run (their results are then dropped as for an
+    older execution). UNVERIFIED how the real backend settles two ExecutionStarted messages for one
+    id; this is the worst case the app must survive: the same activities run twice, at once.
+    """
+
     def __init__(
         self,
         functions: Iterable[Any],
@@ -124,7 +135,13 @@ class DurableEngine:
         task_hub: str = "TestHubName",
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
+        atomic_create: bool = True,
+        create_race_s: float = 0.1,
     ) -> None:
+        self.atomic_create = atomic_create
+        self.create_race_s = create_race_s
+        self.created: list[tuple[str, str]] = []  # (instance id, execution id) of every start
         self.orchestrators, self.activities = _functions_of(functions)
         self.store: InstanceStore = store if store is not None else InMemoryStore()
         self.overridable_states = read_overridable_states(host_json)
@@ -292,7 +309,15 @@ class DurableEngine:
             parent_task_id=parent[2] if parent else None,
         )
         refuse = NON_RUNNING_DEDUPE if self.overridable_states == "NonRunningStates" else ()
-        self.store.create(record, refuse)
+        if self.atomic_create:
+            self.store.create(record, refuse)
+        else:  # check, wait, then write whatever is there: two racing starts both pass
+            existing = self.store.get(instance_id)
+            if existing is not None and existing.status in refuse:
+                raise InstanceExistsError(instance_id, existing.status)
+            time.sleep(self.create_race_s)
+            self.store.create(record, ())
+        self.created.append((instance_id, execution_id))
         self._enqueue(instance_id)
         return instance_id
 

@@ -1,8 +1,10 @@
 """Instance stores: one small interface, in memory (tests) and Azure Table storage (Azurite, restarts).
 
 Both make *check-and-create* atomic (:meth:`InstanceStore.create`) and every update conditional on
-the version read (:meth:`InstanceStore.update`, an ETag for Table storage), so two concurrent starts of
-one instance id yield exactly one instance and a stale writer loses instead of clobbering.
+the version read (:meth:`InstanceStore.update`, an ETag for Table storage), so a stale writer loses
+instead of clobbering. Atomic creation is stricter than the Azure Storage backend, whose start
+checks and then writes: the engine's ``atomic_create=False`` plays that, letting two racing starts of
+one id both run, which is what the app must survive.
 """
 
 from __future__ import annotations
