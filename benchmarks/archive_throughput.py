@@ -4,11 +4,13 @@ Run: `python -m benchmarks.archive_throughput [--quick|--full]`. Prints a table 
 
 Every transfer runs in a fresh process (benchmarks.transfer_worker) while the emulator and Azurite
 run in their own processes, so the reported peak RSS growth is the transferring process's alone.
-Methods, on the same recordings and servers, interleaved so drift hits all alike:
-- ours: the real `archive_chunk` (ranged GETs through the ACS SDK, staged blocks, one commit);
+Methods, on the same recordings and servers; the order of methods rotates with each repeat, so
+neither drift nor position (a warm page cache, a busy Azurite) favours one:
+- ours: the real `archive_chunk` at the app's defaults (`TransferOptions()`), ranged GETs through
+  the ACS SDK, staged blocks, one commit;
 - seed: sequential `download_recording` of each chunk to a temp file, then `upload_blob` of it;
-- wire: hand-signed concurrent ranged GETs straight into Put Block / Put Block List, no SDK;
-- ours_block: ours with `connection_data_block_size` raised (a what-if for shared/clients.py).
+- wire: hand-signed concurrent ranged GETs straight into Put Block / Put Block List, no SDK. Into
+  Azurite this is Azurite's Put Block ceiling (its Node loop saturates), not a physical limit.
 Every archived blob is read back from Azurite and its SHA-256 compared with the emulator's.
 """
 
@@ -31,11 +33,12 @@ from typing import Any
 
 from benchmarks.machine import describe
 from benchmarks.servers import REPO, Admin, Emulator, MiB, running_emulator, write_json
+from shared.transfer import TransferOptions
 from tools.azurite import Azurite, running_azurite
 
-DEFAULT_RANGE = 4 * MiB
-DEFAULT_IN_FLIGHT = 6
-BLOCK_SIZE_WHAT_IF = 256 * 1024
+# What the app runs: the benchmark cannot drift from the product's defaults.
+DEFAULT_RANGE = TransferOptions().range_bytes
+DEFAULT_IN_FLIGHT = TransferOptions().in_flight
 WORKER_TIMEOUT_S = 600
 
 
@@ -52,7 +55,7 @@ def _cross(ranges: tuple[int, ...], flights: tuple[int, ...]) -> tuple[tuple[int
     return first + tuple((DEFAULT_RANGE, f) for f in flights if (DEFAULT_RANGE, f) not in first)
 
 
-QUICK = Mode(sizes=(100 * MiB,), repeats=2, sweep=_cross((1, 2, 4, 8, 16), (2, 4, 8)))
+QUICK = Mode(sizes=(100 * MiB,), repeats=2, sweep=_cross((1, 2, 4, 8, 16), (2, 6, 8)))
 FULL = Mode(
     sizes=(100 * MiB, 1024 * MiB),
     repeats=2,
@@ -113,7 +116,6 @@ def transfer(
     sink: str = "azurite",
     range_bytes: int = DEFAULT_RANGE,
     in_flight: int = DEFAULT_IN_FLIGHT,
-    block_size: int = BLOCK_SIZE_WHAT_IF,
 ) -> dict[str, Any]:
     """One transfer of all `chunks` in a fresh worker process, verified, then its blobs deleted.
 
@@ -128,7 +130,6 @@ def transfer(
         "sink": sink,
         "rangeBytes": range_bytes,
         "inFlight": in_flight,
-        "blockSize": block_size,
         "container": container,
         "prefix": "bench",
         "acsConnectionString": servers.emulator.connection_string,
@@ -175,7 +176,6 @@ def transfer(
         "chunks": len(chunks),
         "rangeBytes": range_bytes,
         "inFlight": in_flight,
-        **({"blockSize": block_size} if method == "ours_block" else {}),
         "seconds": result["seconds"],
         "mbPerS": total / result["seconds"] / 1e6,
         "rssGrowthMib": result["rssGrowthKib"] / 1024,
@@ -197,7 +197,15 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-METHODS = ("ours", "wire", "seed", "ours_block")
+METHODS = ("ours", "wire", "seed")
+
+
+def rotated(methods: tuple[str, ...], repeat: int) -> tuple[str, ...]:
+    """The method order of one repeat: each method takes each position in turn."""
+    shift = repeat % len(methods)
+    return methods[shift:] + methods[:shift]
+
+
 # A syntactically valid storage connection string for null-sink runs (nothing connects to it).
 NULL_STORAGE = "AccountName=devstoreaccount1;AccountKey=AAAA;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1"
 
@@ -222,15 +230,15 @@ def measure(mode: Mode, log: Any = print) -> dict[str, Any]:
         recordings = {group: servers.admin.recording(*group) for group in groups}
         for (size, count), chunks in recordings.items():
             runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
-            for _ in range(mode.repeats):
+            for repeat in range(mode.repeats):
                 with fresh_azurite(servers):
-                    for method in METHODS:
+                    for method in rotated(METHODS, repeat):
                         run = transfer(servers, method, chunks)
                         runs.setdefault((method, "azurite"), []).append(
                             logged(run, f"{size // MiB} MiB x{count} {method} -> azurite")
                         )
                 if count == 1:
-                    for method in METHODS:
+                    for method in rotated(METHODS, repeat):
                         run = transfer(servers, method, chunks, sink="null")
                         runs.setdefault((method, "null"), []).append(
                             logged(run, f"{size // MiB} MiB x{count} {method} -> null")
@@ -258,7 +266,8 @@ def _case(
 
 
 def targets(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The brief's targets on the real path (into Azurite); the null-sink ratios as information."""
+    """Issue 15's targets: ours >= 0.8 x wire (into Azurite: its Put Block ceiling; sink null: the
+    download side) and ours >= seed in every case; RSS flat in file size."""
     found: list[dict[str, Any]] = []
     for size in sorted({c["sizeMib"] for c in cases}):
         for chunks in (1, 4):
@@ -267,13 +276,11 @@ def targets(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 if ours is None or wire is None or seed is None:
                     continue
                 label = f"{size} MiB x{chunks} -> {sink}"
-                info = sink == "null"
+                ceiling = "Azurite's Put Block ceiling (wire)" if sink == "azurite" else "wire"
                 found.append(
-                    _target(f"{label}: ours >= 0.8 x wire", ours["mbPerS"] / wire["mbPerS"], 0.8, info)
+                    _target(f"{label}: ours >= 0.8 x {ceiling}", ours["mbPerS"] / wire["mbPerS"], 0.8)
                 )
-                found.append(
-                    _target(f"{label}: ours >= 2 x seed", ours["mbPerS"] / seed["mbPerS"], 2.0, info)
-                )
+                found.append(_target(f"{label}: ours >= seed", ours["mbPerS"] / seed["mbPerS"], 1.0))
     for chunks in (1, 4):
         big, small = _case(cases, 1024, chunks, "ours"), _case(cases, 100, chunks, "ours")
         if big is not None:

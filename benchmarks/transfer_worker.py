@@ -8,8 +8,6 @@ the measured transfer of every chunk in order; prints one JSON line with seconds
 
 Methods:
 - `ours`: `shared.transfer.archive_chunk` with the app's own clients (`shared.clients`).
-- `ours_block`: the same, with the ACS client reading the body in `blockSize` pieces
-  (`connection_data_block_size`; azure-core's default is 4096), to size that choice.
 - `seed`: one sequential `download_recording` per chunk streamed to a temp file, then one
   `upload_blob` of the file with the blob SDK's defaults (the quickstart's downloadToPath shape).
 - `wire`: benchmarks.wire (no SDK, hand-signed requests).
@@ -119,7 +117,7 @@ class Method:
         }
         self.env = env
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-seed-"))
-        if self.name in ("ours", "ours_block"):
+        if self.name == "ours":
             self._setup_ours()
         elif self.name == "seed":
             self._setup_seed()
@@ -130,26 +128,14 @@ class Method:
 
     # -- ours -------------------------------------------------------------------------------------
     def _setup_ours(self) -> None:
-        from azure.core.credentials import AzureKeyCredential
-
         from shared.archive_service import archive_container
-        from shared.clients import _CONTROL_CLIENT_OPTIONS, call_automation_client
+        from shared.clients import call_automation_client
         from shared.settings import Settings
         from shared.transfer import TransferOptions
 
         settings = Settings.from_env(self.env)
         self.container: Any = _NullContainer() if self.null_sink else archive_container(settings)
-        if self.name == "ours":
-            self.acs = call_automation_client(settings.acs)
-        else:
-            from azure.communication.callautomation import CallAutomationClient
-
-            assert settings.acs.access_key is not None
-            self.acs = CallAutomationClient(
-                settings.acs.endpoint,
-                AzureKeyCredential(settings.acs.access_key),
-                **{**_CONTROL_CLIENT_OPTIONS, "connection_data_block_size": int(self.spec["blockSize"])},
-            )
+        self.acs = call_automation_client(settings.acs)
         self.options = TransferOptions(range_bytes=self.range_bytes, in_flight=self.in_flight)
 
     def _ours(self, chunk: dict[str, Any], prefix: str) -> str:
@@ -235,7 +221,7 @@ class Method:
         return name
 
     def run(self, chunk: dict[str, Any], prefix: str) -> str:
-        if self.name in ("ours", "ours_block"):
+        if self.name == "ours":
             return self._ours(chunk, prefix)
         if self.name == "seed":
             return self._seed(chunk, prefix)
