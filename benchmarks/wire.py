@@ -5,6 +5,8 @@ host and one to Azurite and one reusable buffer of `range_bytes`. Each thread ta
 GETs it (HMAC signed by hand, as the ACS SDK's HMACCredentialsPolicy does) straight into its
 buffer with `readinto`, and PUTs it as a block (Shared Key signed by hand, as the Storage REST spec
 says). One Put Block List commits the blob. No hashing, no retries: the fastest plain transfer.
+Like the SDK, it follows the recording host's 302 to the regional host (a second keep-alive
+connection per thread), so both pay the same two requests per range.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ def transfer(
         buffer = bytearray(range_bytes)
         view = memoryview(buffer)
         source = recording.connect(content_url)
+        regional: http.client.HTTPSConnection | None = None  # where the recording host redirects
         target = storage.connect()
         try:
             while not errors:
@@ -138,6 +141,18 @@ def transfer(
                     "GET", source_path, headers=recording.headers(source_path, offset, offset + size - 1)
                 )
                 response = source.getresponse()
+                if response.status == 302:  # as the real host does: the bytes are on a regional host
+                    location = response.getheader("Location") or ""
+                    response.read()
+                    if regional is None:
+                        regional = recording.connect(location)
+                    parts = urlsplit(location)
+                    regional.request(
+                        "GET",
+                        parts.path + (f"?{parts.query}" if parts.query else ""),
+                        headers={"Range": f"bytes={offset}-{offset + size - 1}"},
+                    )
+                    response = regional.getresponse()
                 if response.status != 206:
                     raise RuntimeError(f"GET range answered {response.status}")
                 got = 0
@@ -162,6 +177,8 @@ def transfer(
         finally:
             view.release()
             source.close()
+            if regional is not None:
+                regional.close()
             target.close()
 
     threads = [threading.Thread(target=worker, name=f"wire-{i}") for i in range(max(1, in_flight))]
