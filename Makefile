@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 WORKER_VENV := .venv-worker
 WORKER_PY := $(WORKER_VENV)/bin/python
 
-.PHONY: run test unit demo bench setup clean
+.PHONY: run test unit demo bench soak reliability setup clean
 
 run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
 	USE_FUNC=$(USE_FUNC) $(PY) -m tools.localstack
@@ -24,6 +24,13 @@ test: setup ## ruff, mypy and the whole test suite (starts Azurite and the emula
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+soak: setup ## the chaos suite at soak size (more recordings, bigger chunks); its report goes to .work/chaos/
+	CHAOS_SOAK=1 $(PY) -m pytest tests/chaos
+
+reliability: setup ## run tests/chaos into docs/reliability.json, then render the README's reliability table from it
+	CHAOS_REPORT=docs/reliability.json $(PY) -m pytest tests/chaos
+	$(PY) -m tools.reliability_report
 
 unit: $(VENV)/.installed $(WORKER_VENV)/.installed ## the fast tests only: pure functions and the worker's indexer, no servers
 	$(PY) -m pytest -m unit
