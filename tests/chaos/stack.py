@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,7 +156,7 @@ class ChaosStack:
             assert started.status_code == 201, started.text
             recording_ids.append(started.json()["recordingId"])
         for recording_id in recording_ids:
-            _until(
+            wait_until(
                 lambda rid=recording_id: self.emulator.recording(rid).state == "active",
                 15,
                 "recording active",
@@ -325,13 +325,9 @@ class ChaosStack:
         return problems
 
 
-def _until(check: Any, timeout: float, what: str) -> None:
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError(what)
         time.sleep(0.05)
-
-
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    _until(check, timeout, what)
