@@ -36,10 +36,12 @@ class Size:
 
 
 SOAK = os.environ.get("CHAOS_SOAK") == "1"
+# The soak adds recordings for the fault statistics, and chunks over the 4 MiB range size for the
+# restarts, so a crash lands between the ranges of one chunk (staged blocks reused on the re-run).
 SIZES = {
     "faults": Size(24, 40.0, 256 * 1024) if SOAK else Size(6, 12.0, 64 * 1024),
-    "azurite": Size(6, 40.0, 384 * 1024) if SOAK else Size(2, 24.0, 256 * 1024),
-    "sigkill": Size(6, 40.0, 384 * 1024) if SOAK else Size(2, 24.0, 256 * 1024),
+    "azurite": Size(6, 300.0, 6 * 1024 * 1024) if SOAK else Size(2, 24.0, 256 * 1024),
+    "sigkill": Size(6, 300.0, 6 * 1024 * 1024) if SOAK else Size(2, 24.0, 256 * 1024),
 }
 TIMEOUT_S = 600.0 if SOAK else 150.0
 
