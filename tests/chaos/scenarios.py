@@ -21,8 +21,8 @@ FAULT_MIX: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("status", "500", {"status": 500}),
     ("status", "503 + Retry-After", {"status": 503, "retry_after": 1}),
     ("status", "429 + Retry-After", {"status": 429, "retry_after": 1}),
-    ("reset", "reset mid-body", {"after_bytes": 1000}),
-    ("truncate", "truncated body", {"after_bytes": 1000}),
+    ("reset", "reset mid-body", {"after_bytes": 100}),  # less than any metadata document
+    ("truncate", "truncated body", {"after_bytes": 100}),
     ("latency", "slow (0.5 s)", {"seconds": 0.5}),
 )
 RULE_PROBABILITY = 1 - (1 - FAULT_SHARE) ** (1 / len(FAULT_MIX))
@@ -37,7 +37,7 @@ class Size:
 
 SOAK = os.environ.get("CHAOS_SOAK") == "1"
 # The soak adds recordings for the fault statistics, and chunks over the 4 MiB range size for the
-# restarts, so a crash lands between the ranges of one chunk (staged blocks reused on the re-run).
+# restarts, so the transfers they interrupt are multi-range ones.
 SIZES = {
     "faults": Size(24, 40.0, 256 * 1024) if SOAK else Size(6, 12.0, 64 * 1024),
     "azurite": Size(6, 300.0, 6 * 1024 * 1024) if SOAK else Size(2, 24.0, 256 * 1024),
@@ -95,6 +95,13 @@ class ScenarioRun:
         }
 
 
+def _begin(stack: ChaosStack, size: Size) -> None:
+    """A clean emulator for the scenario: its chunk size, no faults, an empty request log."""
+    stack.emulator.max_chunk_bytes = size.chunk_bytes
+    stack.emulator.clear_faults()
+    stack.emulator.clear_requests()
+
+
 def _observed_downloads(stack: ChaosStack) -> dict[str, Any]:
     downloads = stack.downloads()
     return {"downloadRequests": len(downloads), "retriedDownloads": len(downloads) - len(set(downloads))}
@@ -104,8 +111,7 @@ def download_faults(stack: ChaosStack) -> ScenarioRun:
     """20 % of downloads faulted (500, 503/429 with Retry-After, reset, truncation, slow); one
     recording whose chunk is gone at ACS (404) must fail and keep every ACS copy."""
     size, seed, started = SIZES["faults"], chaos_seed(), time.monotonic()
-    stack.emulator.max_chunk_bytes = size.chunk_bytes
-    stack.emulator.clear_requests()
+    _begin(stack, size)
     stack.start_host("faults")
     rules = [
         (
@@ -164,8 +170,7 @@ def _first_download(stack: ChaosStack, after: int = 0) -> None:
 def azurite_restart(stack: ChaosStack) -> ScenarioRun:
     """Azurite (archive, catalog and Durable store) goes down and comes back once, mid-transfer."""
     size, started = SIZES["azurite"], time.monotonic()
-    stack.emulator.max_chunk_bytes = size.chunk_bytes
-    stack.emulator.clear_requests()
+    _begin(stack, size)
     stack.start_host("azurite")
     _slow_downloads(stack, size)
     recordings = stack.record(size.recordings, size.duration_s)
@@ -201,8 +206,7 @@ def azurite_restart(stack: ChaosStack) -> ScenarioRun:
 def host_sigkill(stack: ChaosStack) -> ScenarioRun:
     """The local host is SIGKILLed twice mid-archive and restarted on the same port and store."""
     size, started = SIZES["sigkill"], time.monotonic()
-    stack.emulator.max_chunk_bytes = size.chunk_bytes
-    stack.emulator.clear_requests()
+    _begin(stack, size)
     host = stack.start_host("sigkill")
     _slow_downloads(stack, size)
     recordings = stack.record(size.recordings, size.duration_s)
