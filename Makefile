@@ -15,7 +15,7 @@ INFRA_PY := $(INFRA_VENV)/bin/python
 IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_archive.py \
 	tests/integration/test_chunk_transfer.py tests/e2e/test_local_stack.py
 
-.PHONY: run test unit demo bench setup clean
+.PHONY: run test unit demo bench soak reliability setup clean
 
 run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
 	USE_FUNC=$(USE_FUNC) $(PY) -m tools.localstack
@@ -33,6 +33,13 @@ test: setup $(INFRA_VENV)/.installed ## ruff, mypy and the whole test suite (sta
 	$(PY) -m pytest
 	@echo "== again with a managed identity to ACS instead of the access key (TEST_ACS_AUTH=identity)"
 	TEST_ACS_AUTH=identity $(PY) -m pytest -q $(IDENTITY_SUITES)
+
+soak: setup ## the chaos suite at soak size (more recordings, bigger chunks); its report goes to .work/chaos/
+	CHAOS_SOAK=1 $(PY) -m pytest tests/chaos
+
+reliability: setup ## run tests/chaos into docs/reliability.json, then render the README's reliability table from it
+	CHAOS_REPORT=docs/reliability.json $(PY) -m pytest tests/chaos
+	$(PY) -m tools.reliability_report
 
 unit: $(VENV)/.installed $(WORKER_VENV)/.installed $(INFRA_VENV)/.installed ## the fast tests only: pure functions and the worker's indexer, no servers
 	$(PY) -m pytest -m unit

@@ -23,7 +23,8 @@ from tools.acs_emulator import AcsEmulator
 from tools.azurite import Azurite, running_azurite
 
 TESTS = Path(__file__).resolve().parent
-FOLDER_MARKERS = ("unit", "emulator", "durable", "integration", "e2e")  # registered in pyproject.toml
+# registered in pyproject.toml
+FOLDER_MARKERS = ("unit", "emulator", "durable", "integration", "e2e", "chaos")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,4 +1,5 @@
-"""Start the real Azurite (npm) on free loopback ports, in memory: for tests and `make run`."""
+"""Start the real Azurite (npm) on free loopback ports: for tests and `make run` (in memory), and
+restartable with its data on disk for the chaos suite."""
 
 from __future__ import annotations
 
@@ -41,14 +42,16 @@ def azurite_executable() -> Path:
     return path
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """In-memory Azurite has nothing to flush: ask once, then end its whole process group.
+def _stop(process: subprocess.Popen[bytes], *, grace: float = 2.0) -> None:
+    """Ask once, then end its whole process group.
 
-    (Azurite lingers for as long as clients keep pooled connections open after SIGTERM.)
+    On SIGINT Azurite saves its on-disk stores at once (measured: data written just before
+    survives a restart), but the process lingers for as long as clients keep pooled connections
+    open, so after `grace` seconds it is killed.
     """
     try:
         os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=2)
+        process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -56,14 +59,28 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@contextmanager
-def running_azurite() -> Iterator[Azurite]:
-    azurite = Azurite(free_port(), free_port(), free_port())
-    process = subprocess.Popen(
-        [
+class AzuriteServer:
+    """Azurite as a child process that can be stopped and started again on the same ports.
+
+    In memory by default; with `location`, blobs, queues and tables live on disk in that folder,
+    so a restart keeps them (as a real storage account keeps its data through an outage).
+    """
+
+    def __init__(self, location: Path | None = None, *, access_log: Path | None = None) -> None:
+        self.azurite = Azurite(free_port(), free_port(), free_port())
+        self.location = location
+        self.access_log = access_log  # one line per request (appended across restarts) when set
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _argv(self) -> list[str]:
+        persistence = (
+            ["--inMemoryPersistence"] if self.location is None else ["--location", str(self.location)]
+        )
+        azurite = self.azurite
+        return [
             str(azurite_executable()),
-            "--silent",
-            "--inMemoryPersistence",
+            *([] if self.access_log else ["--silent"]),
+            *persistence,
             "--skipApiVersionCheck",
             "--disableProductStyleUrl",
             "--loose",
@@ -79,16 +96,45 @@ def running_azurite() -> Iterator[Azurite]:
             "127.0.0.1",
             "--tablePort",
             str(azurite.table_port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+        ]
+
+    def start(self) -> Azurite:
+        if self._process is not None:
+            return self.azurite
+        if self.location is not None:
+            self.location.mkdir(parents=True, exist_ok=True)
+        if self.access_log is None:
+            self._process = subprocess.Popen(
+                self._argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            )
+        else:
+            with self.access_log.open("ab") as log:
+                self._process = subprocess.Popen(
+                    self._argv(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        try:
+            for port in (self.azurite.blob_port, self.azurite.queue_port, self.azurite.table_port):
+                wait_for_port(port)
+        except BaseException:
+            self.stop()
+            raise
+        return self.azurite
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            _stop(process)
+
+    def restart(self) -> None:
+        """Stop and start again on the same ports (data kept only with a `location`)."""
+        self.stop()
+        self.start()
+
+
+@contextmanager
+def running_azurite(location: Path | None = None) -> Iterator[Azurite]:
+    server = AzuriteServer(location)
     try:
-        for port in (azurite.blob_port, azurite.queue_port, azurite.table_port):
-            wait_for_port(port)
-        yield azurite
+        yield server.start()
     finally:
-        _stop(process)
-        if process.stderr is not None:
-            process.stderr.close()
+        server.stop()

@@ -31,6 +31,12 @@ def api(host: DevHost, method: str, path: str, **kwargs: Any) -> requests.Respon
     return requests.request(method, f"{host.base_url}/api/{path}", timeout=10, **kwargs)
 
 
+def test_the_function_list_it_prints_at_start_does_not_contain_the_key(host: DevHost) -> None:
+    listing = "\n".join(host.describe())
+    assert "eventGridTrigger" in listing
+    assert KEY not in listing
+
+
 def test_function_route_without_a_key_is_401(host: DevHost) -> None:
     assert api(host, "GET", "recordings", params={"serverCallId": "x"}).status_code == 401
 

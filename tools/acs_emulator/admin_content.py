@@ -11,7 +11,7 @@ camelCase mirrors of the Python API arguments::
     GET|DELETE /admin/event-deliveries                  POST /admin/event-deliveries/flush sends held events
     GET|POST|DELETE /admin/faults                       {"kind", "path", "count", "method", "status",
                                                          "retryAfter", "afterBytes", "seconds",
-                                                         "bytesPerSecond"}
+                                                         "bytesPerSecond", "probability", "seed"}
     GET|PATCH /admin/settings                           {"maxChunkBytes", "fileStatusDelay"}
 """
 
@@ -50,6 +50,8 @@ _FAULT_KEYS = {
     "afterBytes": "after_bytes",
     "seconds": "seconds",
     "bytesPerSecond": "bytes_per_second",
+    "probability": "probability",
+    "seed": "seed",
 }
 
 

@@ -17,16 +17,27 @@ Event faults (``path`` is searched in the webhook URL's path):
 
 ``count`` is how many requests/events a rule affects (``None``: until cleared). Each matching
 request consumes one count of every matching rule; the rule records how often it was applied.
+
+``probability`` (0 < p <= 1, default 1) makes a rule fire on only that share of the matching
+requests, drawn from the rule's own ``random.Random(seed)``: the n-th matching request of a rule
+gets the n-th draw, so a seed replays the same decisions (which request is n-th still depends on
+timing when requests race). A request the rule skips consumes no count. Without a seed one is
+picked and listed with the rule, so a failed run can be replayed. Give rules that should be
+independent different seeds: two rules with one seed decide alike. ``matched`` counts the
+requests a rule considered, ``applied`` the ones it hit.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import random
 import re
+import secrets
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from .http_types import ApiError, ConnectionAbortError, Response
@@ -60,7 +71,20 @@ class FaultRule:
     after_bytes: int = 0
     seconds: float = 0.0
     bytes_per_second: int = 0
+    probability: float = 1.0
+    seed: int | None = None
     applied: int = 0
+    matched: int = 0
+    _rng: random.Random = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Not for security: a seeded, replayable sequence is the point.
+        self._rng = random.Random(self.seed)  # noqa: S311
+
+    def fires(self) -> bool:
+        """Decide for one matching request (one draw when probabilistic); caller holds the lock."""
+        self.matched += 1
+        return self.probability >= 1.0 or self._rng.random() < self.probability
 
     def matches(self, method: str | None, path: str) -> bool:
         if self.count is not None and self.count <= 0:
@@ -81,7 +105,10 @@ class FaultRule:
             "afterBytes": self.after_bytes,
             "seconds": self.seconds,
             "bytesPerSecond": self.bytes_per_second,
+            "probability": self.probability,
+            "seed": self.seed,
             "applied": self.applied,
+            "matched": self.matched,
         }
 
 
@@ -105,6 +132,8 @@ class FaultInjector:
         after_bytes: int = 0,
         seconds: float = 0.0,
         bytes_per_second: int = 0,
+        probability: float = 1.0,
+        seed: int | None = None,
     ) -> FaultRule:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
@@ -117,6 +146,14 @@ class FaultInjector:
             raise ValueError("bandwidth needs bytes_per_second > 0")
         if after_bytes < 0 or seconds < 0:
             raise ValueError("after_bytes and seconds must be >= 0")
+        if isinstance(probability, bool) or not isinstance(probability, (int, float)):
+            raise ValueError("probability must be a number")
+        if not (math.isfinite(probability) and 0.0 < probability <= 1.0):
+            raise ValueError("probability must be > 0 and <= 1")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError("seed must be an integer")
+        if seed is None and probability < 1.0:
+            seed = secrets.randbits(32)  # listed with the rule, so the run can be replayed
         with self._lock:
             rule = FaultRule(
                 id=str(next(self._ids)),
@@ -129,6 +166,8 @@ class FaultInjector:
                 after_bytes=after_bytes,
                 seconds=seconds,
                 bytes_per_second=bytes_per_second,
+                probability=float(probability),
+                seed=seed,
             )
             self._rules.append(rule)
         return rule
@@ -147,7 +186,7 @@ class FaultInjector:
         taken: list[FaultRule] = []
         with self._lock:
             for rule in self._rules:
-                if rule.kind in kinds and rule.matches(method, path):
+                if rule.kind in kinds and rule.matches(method, path) and rule.fires():
                     if rule.count is not None:
                         rule.count -= 1
                     rule.applied += 1

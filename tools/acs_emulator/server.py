@@ -441,8 +441,11 @@ class AcsEmulator:
         after_bytes: int = 0,
         seconds: float = 0.0,
         bytes_per_second: int = 0,
+        probability: float = 1.0,
+        seed: int | None = None,
     ) -> FaultRule:
-        """Inject a fault into the next ``count`` matching requests/events (see :mod:`.faults`)."""
+        """Inject a fault into the next ``count`` matching requests/events (see :mod:`.faults`);
+        with ``probability`` < 1, into that share of them, drawn from ``seed``."""
         return self._faults.add(
             kind,
             path,
@@ -453,6 +456,8 @@ class AcsEmulator:
             after_bytes=after_bytes,
             seconds=seconds,
             bytes_per_second=bytes_per_second,
+            probability=probability,
+            seed=seed,
         )
 
     @property

@@ -126,7 +126,9 @@ class DevHost:
         for name, function in sorted(self.functions.items()):
             kind = function.get_trigger().type
             if kind == "eventGridTrigger":
-                lines.append(f"  {name}: eventGridTrigger {self.event_grid_url(name)}")
+                # The key itself is printed once, and only when generated: this list is logged.
+                url = self.event_grid_url(name).replace(self.function_key, "<function key>")
+                lines.append(f"  {name}: eventGridTrigger {url}")
             elif kind != "httpTrigger":
                 lines.append(f"  {name}: {kind}")
         return lines
