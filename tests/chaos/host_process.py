@@ -26,8 +26,11 @@ _UNSET = (
 
 
 class HostProcess:
-    def __init__(self, port: int, settings: dict[str, str], log_dir: Path, name: str) -> None:
+    def __init__(
+        self, port: int, settings: dict[str, str], log_dir: Path, name: str, *, emulator_port: int
+    ) -> None:
         self.port, self.settings, self.log_dir, self.name = port, settings, log_dir, name
+        self.emulator_port = emulator_port  # the recording hosts' 443 goes there (--emulator-dns)
         self.logs: list[Path] = []
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -49,6 +52,7 @@ class HostProcess:
                     "--port",
                     str(self.port),
                     "--emulator-dns",
+                    str(self.emulator_port),
                     "--settings",
                     str(self.log_dir / "no-local.settings.json"),
                 ],

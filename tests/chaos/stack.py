@@ -100,7 +100,9 @@ class ChaosStack:
             "REQUESTS_CA_BUNDLE": str(self.bundle),
             "SSL_CERT_FILE": str(self.bundle),
         }
-        self.host = HostProcess(self.port, settings, self.workdir, scenario).start()
+        self.host = HostProcess(
+            self.port, settings, self.workdir, scenario, emulator_port=self.emulator.port
+        ).start()
         self.emulator.clear_event_webhooks()
         webhook = (
             f"{self.host.base_url}/runtime/webhooks/eventgrid?functionName={EVENT_FUNCTION}&code={self.key}"
@@ -194,11 +196,14 @@ class ChaosStack:
 
     # -- what the emulator saw
     def downloads(self) -> list[tuple[str, str]]:
-        """(path, Range) of every recording download the app made, answered or not."""
+        """(path, Range) of every recording download the app made, answered or not: its requests to
+        the recording host, not the hop to the regional host its 302 sends it on."""
         return [
             (r.path.split("?", 1)[0], r.headers.get("range", ""))
             for r in self.emulator.requests
-            if r.method == "GET" and CONTENT_PATH.match(r.path.split("?", 1)[0])
+            if r.method == "GET"
+            and CONTENT_PATH.match(r.path.split("?", 1)[0])
+            and r.headers.get("host", "").split(":", 1)[0] == self.emulator.content_host
         ]
 
     def served(self, recording_ids: Iterable[str]) -> tuple[int, int]:
