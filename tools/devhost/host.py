@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,6 +37,13 @@ class _HttpServer(ThreadingHTTPServer):
     # The default listen backlog of 5 drops or resets connections when a burst arrives faster
     # than they are accepted (20 concurrent clients were enough); the kernel caps it at somaxconn.
     request_queue_size = 1024
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        # Headers and body are separate writes: without TCP_NODELAY, Nagle holds a small body until
+        # the client's delayed ACK (40 ms per answer). Kestrel, the Functions host's server, sets it.
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
 
 
 class IndexingError(Exception):

@@ -12,6 +12,7 @@ start 202 + management payload (400 + ``ExceptionMessage`` for an unknown orches
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -231,6 +232,13 @@ class _Server(ThreadingHTTPServer):
     # The default listen backlog of 5 drops connections when many orchestration clients call at
     # once (as in a burst of Event Grid deliveries); the kernel caps this at somaxconn.
     request_queue_size = 1024
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        # Headers and body are separate writes: without TCP_NODELAY, Nagle holds a small body until
+        # the client's delayed ACK (40 ms per answer). Kestrel, the Functions host's server, sets it.
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
 
 
 def serve(engine: DurableEngine, host: str, port: int) -> ThreadingHTTPServer:
