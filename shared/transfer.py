@@ -8,6 +8,11 @@ Why this shape:
 - The SHA-256 is computed over the whole content, in order, while it streams; the total length
   is checked against `Content-Range`; the blob is committed once, with its hash in metadata and
   `If-None-Match: *`, so an archived blob is never rewritten.
+- A chunk of at most `single_put_bytes` (32 MiB) is fetched by range into one buffer of its size and
+  stored with one conditional Put Blob carrying its hash: fewer round trips per chunk, and storage
+  ingests one Put Blob faster than staged blocks (measured on Azurite: benchmarks/README.md). Its
+  memory bound is twice that constant (the blob SDK takes only `bytes`: one copy), still flat in
+  file size; a crash costs at most 32 MiB of download.
 - A server may ignore `Range` (RFC 9110) and answer 200 with the whole body; then the body is
   read once, in order, into the same pooled buffers and staged as the same blocks: same memory
   bound, same blob, only without parallel reads.
@@ -63,6 +68,7 @@ class TransferOptions:
     in_flight: int = 4
     range_attempts: int = 4
     retry_delay_s: float = 0.5
+    single_put_bytes: int = 32 * MiB  # up to this size a chunk is one Put Blob (module docstring)
 
 
 @dataclass(frozen=True)
@@ -178,9 +184,11 @@ class _Buffers:
     transfer (peak RSS rose with file size); reusing `in_flight + 1` buffers keeps it flat.
     """
 
-    def __init__(self, count: int, size: int) -> None:
+    def __init__(self, count: int, size: int, *, taken: int = 0) -> None:
+        """`count` buffers of `size` bytes, `taken` of which the caller already holds (allocated
+        by it, and given back to this pool when done)."""
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(count):
+        for _ in range(count - taken):
             self._free.put(bytearray(size))
 
     def take(self) -> bytearray:
@@ -208,9 +216,11 @@ def _stream_content(
 def _stream_ranges(
     acs: CallAutomationClient, chunk: ChunkJob, blob: BlobClient, content_type: str, options: TransferOptions
 ) -> tuple[int, str, int]:
-    buffers = _Buffers(options.in_flight + 1, options.range_bytes)
-    first = buffers.take()
+    first = bytearray(options.range_bytes)
     size, total = _fetch(acs, chunk.content_location, (0, options.range_bytes), options, first, total=None)
+    if total <= options.single_put_bytes:
+        return _put_whole(acs, chunk, blob, content_type, options, (first, size), total)
+    buffers = _Buffers(options.in_flight + 1, options.range_bytes, taken=1)
     ranges = plan_ranges(total, options.range_bytes)
     staged = _staged_block_ids(blob)
     digest = hashlib.sha256()
@@ -240,6 +250,51 @@ def _stream_ranges(
     sha = digest.hexdigest()
     _commit(blob, chunk, ranges, total, sha, content_type)
     return total, sha, reused
+
+
+def _put_whole(
+    acs: CallAutomationClient,
+    chunk: ChunkJob,
+    blob: BlobClient,
+    content_type: str,
+    options: TransferOptions,
+    head: Filled,
+    total: int,
+) -> tuple[int, str, int]:
+    """A small chunk: its other ranges fetched in parallel straight into one buffer behind `head`
+    (the first range, already read), hashed, and stored with one Put Blob that cannot overwrite."""
+    whole = bytearray(total)
+    first, size = head
+    with memoryview(first) as read:
+        whole[:size] = read[:size]
+    del first, head
+    spans = plan_ranges(total, options.range_bytes)[1:]
+    with memoryview(whole) as view:
+        if spans:
+            with ThreadPoolExecutor(max_workers=options.in_flight, thread_name_prefix="range") as pool:
+                fetches = [
+                    pool.submit(
+                        _fetch, acs, chunk.content_location, span, options, view[span[0] :], total=total
+                    )
+                    for span in spans
+                ]
+                for fetched in fetches:
+                    fetched.result()
+        sha = hashlib.sha256(view).hexdigest()
+        payload = bytes(view)  # the blob SDK takes only bytes: one copy, then the buffer goes
+    del whole
+    try:
+        blob.upload_blob(
+            payload,
+            length=total,
+            overwrite=False,  # If-None-Match: *, as the block commit
+            metadata=_archive_metadata(chunk, total, sha),
+            content_settings=_content_settings(content_type),
+            max_concurrency=1,
+        )
+    except ResourceExistsError as error:
+        _settle_conflict(blob, chunk, sha, error)
+    return total, sha, 0
 
 
 def _stream_whole(
@@ -401,7 +456,7 @@ def _fetch(
     url: str,
     span: tuple[int, int],
     options: TransferOptions,
-    buffer: bytearray,
+    buffer: bytearray | memoryview,
     *,
     total: int | None,
 ) -> tuple[int, int]:
@@ -476,7 +531,7 @@ def _download(acs: CallAutomationClient, url: str, **kwargs: Any) -> HttpRespons
     return cast("HttpResponse", acs.download_recording(url, **kwargs))
 
 
-def _read_into(response: Any, buffer: bytearray, expected: int) -> None:
+def _read_into(response: Any, buffer: bytearray | memoryview, expected: int) -> None:
     """Exactly `expected` body bytes into the start of `buffer` (checked to fit beforehand)."""
     position = 0
     with memoryview(buffer) as view, _mid_body_errors():
@@ -526,30 +581,43 @@ def _staged_block_ids(blob: BlobClient) -> dict[str, int]:
 def _commit(
     blob: BlobClient, chunk: ChunkJob, ranges: list[tuple[int, int]], total: int, sha: str, content_type: str
 ) -> None:
-    from azure.storage.blob import BlobBlock, ContentSettings
+    from azure.storage.blob import BlobBlock
 
-    metadata = {
-        "sha256": sha,
-        "size": str(total),
-        "source_document_id": chunk.document_id,
-        "chunk_index": str(chunk.index),
-    }
     try:
         blob.commit_block_list(
             [BlobBlock(block_id(*r)) for r in ranges],
-            metadata=metadata,
-            content_settings=ContentSettings(content_type=content_type),
+            metadata=_archive_metadata(chunk, total, sha),
+            content_settings=_content_settings(content_type),
             if_none_match="*",
         )
     except (ResourceExistsError, HttpResponseError) as error:
         if getattr(error, "status_code", None) not in (409, 412):
             raise
-        existing = _verified_archive(blob, chunk)  # a concurrent twin committed first
-        if existing is None or existing[1] != sha:
-            raise TransferError(
-                f"chunk {chunk.index} was archived concurrently with different bytes"
-            ) from error
+        _settle_conflict(blob, chunk, sha, error)
         return
     properties = blob.get_blob_properties()
     if properties.size != total:
         raise TransferError(f"committed blob has {properties.size} bytes, expected {total}")
+
+
+def _archive_metadata(chunk: ChunkJob, total: int, sha: str) -> dict[str, str]:
+    """What makes an archived blob verifiable later (`_verified_archive`)."""
+    return {
+        "sha256": sha,
+        "size": str(total),
+        "source_document_id": chunk.document_id,
+        "chunk_index": str(chunk.index),
+    }
+
+
+def _content_settings(content_type: str) -> Any:
+    from azure.storage.blob import ContentSettings
+
+    return ContentSettings(content_type=content_type)
+
+
+def _settle_conflict(blob: BlobClient, chunk: ChunkJob, sha: str, error: Exception) -> None:
+    """The blob exists already: fine if a concurrent twin archived the same bytes, else an error."""
+    existing = _verified_archive(blob, chunk)
+    if existing is None or existing[1] != sha:
+        raise TransferError(f"chunk {chunk.index} was archived concurrently with different bytes") from error

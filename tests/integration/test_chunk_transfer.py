@@ -10,6 +10,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,8 @@ def transfer(settings: Settings, job: ChunkJob, **options: Any) -> Any:
         format_hint=None,
         acs=call_automation_client(settings.acs),
         container=archive_container(settings),
-        options=TransferOptions(**{"range_bytes": RANGE, "in_flight": 2, **options}),
+        # staged blocks unless a test asks otherwise: most of these tests are about ranges and blocks
+        options=TransferOptions(**{"range_bytes": RANGE, "in_flight": 2, "single_put_bytes": 0, **options}),
     )
 
 
@@ -160,6 +162,35 @@ def test_a_range_ignoring_server_is_read_in_bounded_memory(
     assert peak < (2 + 1) * RANGE + 1_500_000 < source.content_length, f"peak {peak} bytes"
 
 
+def test_a_chunk_under_the_single_put_size_is_one_put_blob_with_its_hash(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any]
+) -> None:
+    job, source = chunk
+    result = transfer(app_settings, job, single_put_bytes=source.content_length)
+    blob = archive_container(app_settings).get_blob_client(result.blob_name)
+    committed, uncommitted = blob.get_block_list("all")
+    assert (committed, uncommitted) == ([], [])  # one Put Blob, no blocks
+    assert result.sha256 == source.content_sha256() == blob.get_blob_properties().metadata["sha256"]
+    assert result.sha256 == blob_sha256(archive_container(app_settings), result.blob_name)
+
+
+def test_two_single_puts_at_once_settle_on_one_blob(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.add_fault("latency", r"/content/audio", count=None, seconds=0.3)  # both check, then both put
+    with ThreadPoolExecutor(2) as pool:
+        runs = [
+            pool.submit(transfer, app_settings, job, single_put_bytes=source.content_length) for _ in "ab"
+        ]
+        results = [run.result() for run in runs]
+    assert {result.sha256 for result in results} == {source.content_sha256()}
+    container = archive_container(app_settings)
+    assert [blob.name for blob in container.list_blobs(name_starts_with=PREFIX)] == sorted(
+        {results[0].blob_name, results[0].metadata_blob_name}
+    )
+
+
 def test_a_second_run_skips_the_archived_chunk_without_rewriting_it(
     app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
 ) -> None:
@@ -190,6 +221,7 @@ def test_transfer_killed_mid_way_is_completed_by_a_retry_reusing_staged_blocks(
                     "prefix": PREFIX,
                     "rangeBytes": RANGE,
                     "inFlight": 2,
+                    "singlePutBytes": 0,  # staged blocks: what a retry can reuse
                     "emulatorPort": emulator.port,
                 }
             ),

@@ -1,6 +1,7 @@
 """Run one chunk transfer in its own process, so a test can kill it mid-transfer (a crash).
 
-Usage: python -m tests.support.chunk_worker '<json: chunk, prefix, rangeBytes, inFlight, emulatorPort>'
+Usage: python -m tests.support.chunk_worker '<json>' with chunk, prefix, rangeBytes, inFlight,
+emulatorPort and optionally singlePutBytes.
 Settings come from the environment, like the function app's.
 """
 
@@ -20,7 +21,11 @@ from tools.acs_emulator.loopback_dns import loopback_dns
 def main() -> None:
     args = json.loads(sys.argv[1])
     settings = current_settings()
-    options = TransferOptions(range_bytes=int(args["rangeBytes"]), in_flight=int(args["inFlight"]))
+    options = TransferOptions(
+        range_bytes=int(args["rangeBytes"]),
+        in_flight=int(args["inFlight"]),
+        single_put_bytes=int(args.get("singlePutBytes", TransferOptions().single_put_bytes)),
+    )
     with loopback_dns("127.0.0.1", https_port=int(args["emulatorPort"])):
         archive_chunk(
             ChunkJob.from_json(args["chunk"]),
