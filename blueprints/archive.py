@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Generator
 from http import HTTPStatus
@@ -18,7 +19,8 @@ from shared.archive_orchestration import (
     RECORD_ARCHIVE,
     archive_orchestration,
 )
-from shared.archive_service import delete_source_chunk, record_archive, run_archive_chunk
+from shared.archive_rerun import rerun_archive
+from shared.archive_service import delete_source_chunk, record_archive, run_archive_chunk, store_job
 from shared.archive_start import start_archive
 from shared.archive_status import archive_status, delete_archived_source
 from shared.http import api_handler, api_handler_async, json_response
@@ -57,7 +59,9 @@ async def on_recording_file_status_updated(
         # Dropped, not raised: a malformed or forged event must not be retried forever.
         _LOG.warning("Dropped event %s (%s): %s", event.id, event_type, error)
         return
-    await start_archive(client, job, delete_source=current_settings().archive_delete_source)
+    settings = current_settings()
+    await asyncio.to_thread(store_job, settings, job)  # kept for a re-run; a failure here is retried
+    await start_archive(client, job, delete_source=settings.archive_delete_source)
 
 
 @bp.function_name(ORCHESTRATOR)
@@ -91,6 +95,19 @@ def delete_source_chunk_activity(payload: ActivityInput) -> bool:
 async def get_archive(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     recording_id = checked_recording_id(req.route_params.get("recordingId"))
     return json_response(await archive_status(current_settings(), client, recording_id))
+
+
+@bp.function_name("rerun_archive")
+@bp.route(route="recordings/{recordingId}/archive", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@api_handler_async
+async def rerun_archive_route(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    recording_id = checked_recording_id(req.route_params.get("recordingId"))
+    body = await rerun_archive(current_settings(), client, recording_id)
+    location = {"Location": f"/api/recordings/{recording_id}/archive"}
+    return json_response(body, HTTPStatus.ACCEPTED, location)
 
 
 @bp.function_name("delete_recording_content")

@@ -183,6 +183,25 @@ class Catalog:
 
         self._table.upsert_entity(fields, mode=UpdateMode.MERGE)
 
+    def record_event(self, recording_id: str, event_blob_name: str) -> None:
+        """Point the recording's entity at its stored archive event (created if unknown)."""
+        from azure.data.tables import UpdateMode
+
+        self._table.upsert_entity(
+            {
+                "PartitionKey": recording_partition(recording_id),
+                "RowKey": _RECORDING_ROW,
+                "recordingId": recording_id,
+                "archiveEvent": event_blob_name,
+            },
+            mode=UpdateMode.MERGE,
+        )
+
+    def event_of(self, recording_id: str) -> str | None:
+        """The blob name of the recording's stored archive event, if one arrived."""
+        entity = self._read(recording_id)
+        return str(entity["archiveEvent"]) if entity and entity.get("archiveEvent") else None
+
     def archive_of(self, recording_id: str) -> dict[str, Any] | None:
         entity = self._read(recording_id)
         if entity is None or not entity.get("archive"):

@@ -29,6 +29,7 @@ HTTP_ROUTES = {
     "pause_recording": ("POST", "recordings/{recordingId}/pause"),
     "resume_recording": ("POST", "recordings/{recordingId}/resume"),
     "get_archive": ("GET", "recordings/{recordingId}/archive"),
+    "rerun_archive": ("POST", "recordings/{recordingId}/archive"),
     "delete_recording_content": ("DELETE", "recordings/{recordingId}/content"),
     "recording_state_callback": ("POST", "callbacks/recording-state"),
 }
@@ -70,8 +71,9 @@ def test_the_event_grid_function_is_triggered_by_event_grid_with_a_durable_clien
     assert {binding["type"] for binding in bindings} == {"eventGridTrigger", "durableClient"}
 
 
-def test_the_archive_route_gets_a_durable_client(worker_index: WorkerIndex) -> None:
-    assert "durableClient" in {binding["type"] for binding in worker_index.functions["get_archive"]}
+@pytest.mark.parametrize("name", ["get_archive", "rerun_archive"])
+def test_each_archive_route_gets_a_durable_client(worker_index: WorkerIndex, name: str) -> None:
+    assert "durableClient" in {binding["type"] for binding in worker_index.functions[name]}
 
 
 def test_the_orchestrator_is_an_orchestration_trigger(worker_index: WorkerIndex) -> None:
