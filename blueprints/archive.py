@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Generator
+from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any, Dict  # noqa: UP035 (see ActivityInput)
 
@@ -12,6 +13,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared.archive_jobs import InvalidEventError, parse_archive_event
+from shared.archive_links import checked_index, chunk_link
 from shared.archive_orchestration import (
     ARCHIVE_CHUNK,
     DELETE_SOURCE_CHUNK,
@@ -116,3 +118,37 @@ async def rerun_archive_route(
 def delete_recording_content(req: func.HttpRequest) -> func.HttpResponse:
     recording_id = checked_recording_id(req.route_params.get("recordingId"))
     return json_response(delete_archived_source(current_settings(), recording_id), HTTPStatus.OK)
+
+
+def _chunk_link_response(req: func.HttpRequest, *, metadata: bool) -> func.HttpResponse:
+    recording_id = checked_recording_id(req.route_params.get("recordingId"))
+    index = checked_index(req.route_params.get("index"))
+    found = chunk_link(
+        current_settings(), recording_id, index, metadata=metadata, now=datetime.now(timezone.utc)
+    )
+    no_store = {"Cache-Control": "no-store"}  # the link is a credential until it expires
+    if req.params.get("redirect", "").lower() == "false":
+        return json_response(found.to_json(), HTTPStatus.OK, no_store)
+    return func.HttpResponse(status_code=HTTPStatus.FOUND, headers={**no_store, "Location": found.link.url})
+
+
+@bp.function_name("get_chunk_link")
+@bp.route(
+    route="recordings/{recordingId}/archive/chunks/{index}",
+    methods=["GET"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@api_handler
+def get_chunk_link(req: func.HttpRequest) -> func.HttpResponse:
+    return _chunk_link_response(req, metadata=False)
+
+
+@bp.function_name("get_chunk_metadata_link")
+@bp.route(
+    route="recordings/{recordingId}/archive/chunks/{index}/metadata",
+    methods=["GET"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@api_handler
+def get_chunk_metadata_link(req: func.HttpRequest) -> func.HttpResponse:
+    return _chunk_link_response(req, metadata=True)

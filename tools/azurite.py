@@ -23,14 +23,20 @@ class Azurite:
     blob_port: int
     queue_port: int
     table_port: int
+    scheme: str = "http"
+
+    @property
+    def blob_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.blob_port}/{ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
+        base = f"{self.scheme}://127.0.0.1"
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{self.blob_port}/{ACCOUNT};"
-            f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/{ACCOUNT};"
-            f"TableEndpoint=http://127.0.0.1:{self.table_port}/{ACCOUNT};"
+            f"DefaultEndpointsProtocol={self.scheme};AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={base}:{self.blob_port}/{ACCOUNT};"
+            f"QueueEndpoint={base}:{self.queue_port}/{ACCOUNT};"
+            f"TableEndpoint={base}:{self.table_port}/{ACCOUNT};"
         )
 
 
@@ -57,8 +63,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_azurite() -> Iterator[Azurite]:
-    azurite = Azurite(free_port(), free_port(), free_port())
+def running_azurite(*, tls: tuple[Path, Path] | None = None) -> Iterator[Azurite]:
+    """Azurite over plain HTTP, or with `tls` (certificate and key PEM files) over HTTPS with Entra
+    bearer tokens accepted (`--oauth basic`: issuer, audience and lifetime are checked, the signature
+    and the caller's roles are not), which user delegation keys need."""
+    azurite = Azurite(free_port(), free_port(), free_port(), "https" if tls else "http")
+    secure = ["--cert", str(tls[0]), "--key", str(tls[1]), "--oauth", "basic"] if tls else []
     process = subprocess.Popen(
         [
             str(azurite_executable()),
@@ -79,6 +89,7 @@ def running_azurite() -> Iterator[Azurite]:
             "127.0.0.1",
             "--tablePort",
             str(azurite.table_port),
+            *secure,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

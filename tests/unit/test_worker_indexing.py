@@ -30,6 +30,8 @@ HTTP_ROUTES = {
     "resume_recording": ("POST", "recordings/{recordingId}/resume"),
     "get_archive": ("GET", "recordings/{recordingId}/archive"),
     "rerun_archive": ("POST", "recordings/{recordingId}/archive"),
+    "get_chunk_link": ("GET", "recordings/{recordingId}/archive/chunks/{index}"),
+    "get_chunk_metadata_link": ("GET", "recordings/{recordingId}/archive/chunks/{index}/metadata"),
     "delete_recording_content": ("DELETE", "recordings/{recordingId}/content"),
     "recording_state_callback": ("POST", "callbacks/recording-state"),
 }
