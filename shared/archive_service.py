@@ -90,7 +90,9 @@ def record_archive(settings: Settings, manifest: dict[str, Any]) -> None:
                 "chunks": len(manifest["chunks"]),
                 "bytes": manifest["totalBytes"],
                 "sourceDeletion": manifest["sourceDeletion"],
+                "archivedAt": manifest.get("recordedAt"),
             },
+            created_at=manifest.get("recordingStartTime"),
         )
 
 
@@ -124,7 +126,7 @@ def store_job(settings: Settings, job: ArchiveJob) -> str:
             name, body, overwrite=False, content_settings=ContentSettings(content_type="application/json")
         )
     if job.recording_id:
-        catalog(settings).record_event(job.recording_id, name)
+        catalog(settings).record_event(job.recording_id, name, created_at=job.start_time)
     return name
 
 
