@@ -3,9 +3,10 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints import archive, callbacks, control
+from blueprints import archive, callbacks, control, retention
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(control.bp)
 app.register_functions(callbacks.bp)
 app.register_functions(archive.bp)
+app.register_functions(retention.bp)

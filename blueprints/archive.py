@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Generator
+from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any, Dict  # noqa: UP035 (see ActivityInput)
 
@@ -11,6 +13,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared.archive_jobs import InvalidEventError, parse_archive_event
+from shared.archive_links import checked_index, chunk_link
 from shared.archive_orchestration import (
     ARCHIVE_CHUNK,
     DELETE_SOURCE_CHUNK,
@@ -18,7 +21,8 @@ from shared.archive_orchestration import (
     RECORD_ARCHIVE,
     archive_orchestration,
 )
-from shared.archive_service import delete_source_chunk, record_archive, run_archive_chunk
+from shared.archive_rerun import rerun_archive
+from shared.archive_service import delete_source_chunk, record_archive, run_archive_chunk, store_job
 from shared.archive_start import start_archive
 from shared.archive_status import archive_status, delete_archived_source
 from shared.http import api_handler, api_handler_async, json_response
@@ -57,7 +61,9 @@ async def on_recording_file_status_updated(
         # Dropped, not raised: a malformed or forged event must not be retried forever.
         _LOG.warning("Dropped event %s (%s): %s", event.id, event_type, error)
         return
-    await start_archive(client, job, delete_source=current_settings().archive_delete_source)
+    settings = current_settings()
+    await asyncio.to_thread(store_job, settings, job)  # kept for a re-run; a failure here is retried
+    await start_archive(client, job, delete_source=settings.archive_delete_source)
 
 
 @bp.function_name(ORCHESTRATOR)
@@ -93,9 +99,56 @@ async def get_archive(req: func.HttpRequest, client: df.DurableOrchestrationClie
     return json_response(await archive_status(current_settings(), client, recording_id))
 
 
+@bp.function_name("rerun_archive")
+@bp.route(route="recordings/{recordingId}/archive", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@api_handler_async
+async def rerun_archive_route(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    recording_id = checked_recording_id(req.route_params.get("recordingId"))
+    body = await rerun_archive(current_settings(), client, recording_id)
+    location = {"Location": f"/api/recordings/{recording_id}/archive"}
+    return json_response(body, HTTPStatus.ACCEPTED, location)
+
+
 @bp.function_name("delete_recording_content")
 @bp.route(route="recordings/{recordingId}/content", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
 @api_handler
 def delete_recording_content(req: func.HttpRequest) -> func.HttpResponse:
     recording_id = checked_recording_id(req.route_params.get("recordingId"))
     return json_response(delete_archived_source(current_settings(), recording_id), HTTPStatus.OK)
+
+
+def _chunk_link_response(req: func.HttpRequest, *, metadata: bool) -> func.HttpResponse:
+    recording_id = checked_recording_id(req.route_params.get("recordingId"))
+    index = checked_index(req.route_params.get("index"))
+    found = chunk_link(
+        current_settings(), recording_id, index, metadata=metadata, now=datetime.now(timezone.utc)
+    )
+    no_store = {"Cache-Control": "no-store"}  # the link is a credential until it expires
+    if req.params.get("redirect", "").lower() == "false":
+        return json_response(found.to_json(), HTTPStatus.OK, no_store)
+    return func.HttpResponse(status_code=HTTPStatus.FOUND, headers={**no_store, "Location": found.link.url})
+
+
+@bp.function_name("get_chunk_link")
+@bp.route(
+    route="recordings/{recordingId}/archive/chunks/{index}",
+    methods=["GET"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@api_handler
+def get_chunk_link(req: func.HttpRequest) -> func.HttpResponse:
+    return _chunk_link_response(req, metadata=False)
+
+
+@bp.function_name("get_chunk_metadata_link")
+@bp.route(
+    route="recordings/{recordingId}/archive/chunks/{index}/metadata",
+    methods=["GET"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@api_handler
+def get_chunk_metadata_link(req: func.HttpRequest) -> func.HttpResponse:
+    return _chunk_link_response(req, metadata=True)

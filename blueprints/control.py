@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from http import HTTPStatus
 
 import azure.functions as func
 
-from shared.errors import STORAGE, bad_request, upstream
 from shared.http import api_handler, empty_response, json_response, read_json
 from shared.recording_options import parse_start_request
-from shared.recordings import RecordingControl, catalog, checked_recording_id
+from shared.recordings import RecordingControl, checked_recording_id, list_catalog
 from shared.settings import current_settings
 
 bp = func.Blueprint()
@@ -68,9 +68,4 @@ def stop_recording(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="recordings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @api_handler
 def list_recordings(req: func.HttpRequest) -> func.HttpResponse:
-    server_call_id = req.params.get("serverCallId", "")
-    if not server_call_id.strip() or len(server_call_id) > 2048:
-        raise bad_request("Give the call to list as ?serverCallId=...", "serverCallId")
-    with upstream(STORAGE):
-        entries = catalog(current_settings()).list_for_call(server_call_id)
-    return json_response({"serverCallId": server_call_id, "recordings": entries})
+    return json_response(list_catalog(current_settings(), dict(req.params), datetime.now(timezone.utc)))

@@ -221,6 +221,7 @@ module functionApp 'modules/function-app.bicep' = {
     archiveContainerName: archiveContainerName
     catalogTableName: catalogTableName
     archiveDeleteSource: archiveDeleteSource
+    archiveRetentionDays: archiveDeleteAfterDays // the lifecycle rule's delete days: one source for both
     acsEndpoint: acs.outputs.endpoint
     acsImmutableResourceId: acs.outputs.immutableResourceId
     pythonVersion: pythonVersion

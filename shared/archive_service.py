@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
-from shared.archive_jobs import ChunkJob
+from shared.archive_jobs import ArchiveJob, ChunkJob
+from shared.blob_layout import event_blob_name, recording_prefix
 from shared.clients import blob_service_client, call_automation_client
 from shared.recordings import catalog
 from shared.settings import Settings, StorageConnection
@@ -89,7 +90,9 @@ def record_archive(settings: Settings, manifest: dict[str, Any]) -> None:
                 "chunks": len(manifest["chunks"]),
                 "bytes": manifest["totalBytes"],
                 "sourceDeletion": manifest["sourceDeletion"],
+                "archivedAt": manifest.get("recordedAt"),
             },
+            created_at=manifest.get("recordingStartTime"),
         )
 
 
@@ -109,3 +112,27 @@ def delete_source_chunk(settings: Settings, delete_location: str) -> bool:
     except ResourceNotFoundError:
         return False
     return True
+
+
+def store_job(settings: Settings, job: ArchiveJob) -> str:
+    """Keep the validated job beside its archive (written once: a redelivery rewrites nothing) and point
+    the catalog at it, so `POST .../archive` can re-run it without waiting for Event Grid."""
+    from azure.storage.blob import ContentSettings
+
+    name = event_blob_name(recording_prefix(job.start_time, job.recording_key))
+    body = json.dumps(job.to_json(), indent=2, sort_keys=True).encode()
+    with contextlib.suppress(ResourceExistsError):
+        archive_container(settings).upload_blob(
+            name, body, overwrite=False, content_settings=ContentSettings(content_type="application/json")
+        )
+    if job.recording_id:
+        catalog(settings).record_event(job.recording_id, name, created_at=job.start_time)
+    return name
+
+
+def read_job(settings: Settings, blob_name: str) -> ArchiveJob | None:
+    try:
+        raw = archive_container(settings).download_blob(blob_name).readall()
+    except ResourceNotFoundError:
+        return None
+    return ArchiveJob.from_json(json.loads(raw))

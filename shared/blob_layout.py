@@ -56,3 +56,8 @@ def metadata_blob_name(prefix: str, index: int, document_id: str) -> str:
 
 def manifest_blob_name(prefix: str) -> str:
     return f"{prefix}/manifest.json"
+
+
+def event_blob_name(prefix: str) -> str:
+    """The validated archive job, stored when its event arrives, so an archive can be re-run later."""
+    return f"{prefix}/event.json"

@@ -1,10 +1,9 @@
 """The recording catalog in Azure Table storage: options, state changes, last error.
 
 Entity keys are hashes of the ids because ACS ids are base64 and may contain '/', which Table
-storage forbids in keys. Two entity kinds share one table:
-
-- `rec-<hash(recordingId)>` / `recording`: the recording itself;
-- `call-<hash(serverCallId)>` / `<hash(recordingId)>`: an index to list a call's recordings.
+storage forbids in keys. The recording itself is `rec-<hash(recordingId)>` / `recording`; the index rows
+that answer queries by time, state, archive status and call share the table (shared/catalog_index.py).
+The first layout's call index (`call-<hash(serverCallId)>` / `<hash(recordingId)>`) is migrated as read.
 
 Callbacks may arrive concurrently and out of order: updates are optimistic (ETag) with retries,
 events are de-duplicated by CloudEvent id, and `state` follows the latest event *time*.
@@ -12,8 +11,10 @@ events are de-duplicated by CloudEvent id, and `state` follows the latest event 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -22,6 +23,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
 from shared.callback_events import RecordingCallbackEvent
+from shared.catalog_index import MAX_PAGE_SIZE, CatalogQuery, index_keys, matches
 from shared.recording_options import StartRecordingOptions
 
 if TYPE_CHECKING:
@@ -129,7 +131,8 @@ def _clean(entity: dict[str, Any]) -> dict[str, Any]:
 
 
 class Catalog:
-    """Reads and writes catalog entities; every write is conditional, so none is lost."""
+    """Reads and writes catalog entities; every write is conditional, so none is lost. After each write
+    the entity's index rows (shared/catalog_index.py) are brought in line with it."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
@@ -141,18 +144,19 @@ class Catalog:
             if existing is None:
                 try:
                     self._table.create_entity(_clean(entity))
-                    break
                 except ResourceExistsError:
                     continue
+                self._reindex(None, entity)
+                break
             # A callback got here first: keep all it wrote, add what only the start knows.
             start_only = {k: entity[k] for k in ("callLocatorKind", "callLocatorId", "kind", "options")}
             merged = {**existing, **start_only}
             merged["serverCallId"] = existing.get("serverCallId") or entity["serverCallId"]
             if self._replace(merged, existing):
+                self._reindex(existing, merged)
                 break
         else:
             raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
-        self._index(started.recording_id, entity["serverCallId"])
 
     def apply(self, event: RecordingCallbackEvent) -> None:
         for _ in range(_ATTEMPTS):
@@ -167,21 +171,39 @@ class Catalog:
                     continue
             elif not self._replace(updated, existing):
                 continue
-            self._index(event.recording_id, updated.get("serverCallId"))
+            self._reindex(existing, updated)
             return
         raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
 
-    def record_archive(self, recording_id: str, archive: dict[str, Any]) -> None:
-        """Merge the archive's summary into the recording's entity (created if unknown)."""
-        fields = {
-            "PartitionKey": recording_partition(recording_id),
-            "RowKey": _RECORDING_ROW,
-            "recordingId": recording_id,
-            "archive": json.dumps(archive, separators=(",", ":")),
-        }
-        from azure.data.tables import UpdateMode
+    def record_archive(
+        self, recording_id: str, archive: dict[str, Any], created_at: str | None = None
+    ) -> None:
+        """Set the archive's summary on the recording's entity (created if unknown, dated `created_at`)."""
+        fields = {"archive": json.dumps(archive, separators=(",", ":"))}
+        self._mutate(recording_id, lambda _: fields, created_at)
 
-        self._table.upsert_entity(fields, mode=UpdateMode.MERGE)
+    def record_event(self, recording_id: str, event_blob_name: str, created_at: str | None = None) -> None:
+        """Point the recording's entity at its stored archive event (created if unknown)."""
+        self._mutate(recording_id, lambda _: {"archiveEvent": event_blob_name}, created_at)
+
+    def mark_expired(self, recording_id: str, at: datetime) -> None:
+        """The archive was deleted by retention: its status becomes `Expired` (idempotent)."""
+
+        def expire(entity: dict[str, Any]) -> dict[str, Any]:
+            archive = json.loads(entity.get("archive") or "{}")
+            if archive.get("status") == "Expired":
+                return {}
+            archive.update(
+                {"status": "Expired", "expiredAt": at.isoformat(), "previousStatus": archive.get("status")}
+            )
+            return {"archive": json.dumps(archive, separators=(",", ":"))}
+
+        self._mutate(recording_id, expire, None, create=False)
+
+    def event_of(self, recording_id: str) -> str | None:
+        """The blob name of the recording's stored archive event, if one arrived."""
+        entity = self._read(recording_id)
+        return str(entity["archiveEvent"]) if entity and entity.get("archiveEvent") else None
 
     def archive_of(self, recording_id: str) -> dict[str, Any] | None:
         entity = self._read(recording_id)
@@ -195,18 +217,109 @@ class Catalog:
         return entity_to_json(entity) if entity is not None else None
 
     def list_for_call(self, server_call_id: str) -> list[dict[str, Any]]:
-        rows = self._table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": call_partition(server_call_id)}
+        """Every recording of a call, newest first (small: one call has a handful)."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        query = CatalogQuery("serverCallId", server_call_id, None, None, MAX_PAGE_SIZE)
+        while True:
+            page, token = self.query(query, token)
+            found.extend(page)
+            if token is None:
+                return found
+
+    def query(self, query: CatalogQuery, token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of entries, newest first, and the token for the next page (None: no more)."""
+        if query.kind == "serverCallId" and token is None:
+            self._migrate_call_index(query.value)
+        partitions = query.partitions()
+        resumed = query.resume(token)
+        first, after = (partitions.index(resumed[0]), resumed[1]) if resumed else (0, None)
+        low, high = query.row_range()
+        entries: list[dict[str, Any]] = []
+        for position in range(first, len(partitions)):
+            partition = partitions[position]
+            conditions, parameters = ["PartitionKey eq @pk"], {"pk": partition}
+            for name, operator, value in (("after", "gt", after), ("low", "ge", low), ("high", "lt", high)):
+                if value is not None:
+                    conditions.append(f"RowKey {operator} @{name}")
+                    parameters[name] = value
+            rows = self._table.query_entities(
+                " and ".join(conditions), parameters=parameters, results_per_page=query.page_size
+            )
+            for row in rows:
+                entity = self._read(str(row.get("recordingId") or ""))
+                if entity is not None and matches(query.kind, query.value, entity):
+                    entries.append(entity_to_json(entity))
+                if len(entries) == query.page_size:
+                    return entries, query.token(partition, str(row["RowKey"]))
+            after = None
+        return entries, None
+
+    def backfill(self) -> int:
+        """Write the index rows of every recording entity (a full scan: run once after upgrading, for
+        entities written before the index existed). Returns how many entities were indexed."""
+        count = 0
+        for entity in self._table.query_entities("RowKey eq @row", parameters={"row": _RECORDING_ROW}):
+            self._reindex(None, dict(entity))
+            count += 1
+        return count
+
+    def _migrate_call_index(self, server_call_id: str) -> None:
+        """Rows of the first layout (`call-<hash>` / `<hash(recordingId)>`, no time order) are turned into
+        index rows of this one, then deleted; read once per call, as it is listed."""
+        old = list(
+            self._table.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": call_partition(server_call_id)}
+            )
         )
-        found = []
-        for row in rows:
-            entry = self.get(str(row["recordingId"]))
-            if entry is not None:
-                found.append(entry)
-        found.sort(key=lambda item: str(item.get("createdAt") or ""))
-        return found
+        for row in old:
+            entity = self._read(str(row.get("recordingId") or ""))
+            if entity is not None:
+                self._reindex(None, entity)
+            with contextlib.suppress(ResourceNotFoundError):
+                self._table.delete_entity(row["PartitionKey"], row["RowKey"])
+
+    def _mutate(
+        self,
+        recording_id: str,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+        created_at: str | None,
+        *,
+        create: bool = True,
+    ) -> None:
+        for _ in range(_ATTEMPTS):
+            existing = self._read(recording_id)
+            if existing is None:
+                if not create:
+                    return
+                fresh = {
+                    "PartitionKey": recording_partition(recording_id),
+                    "RowKey": _RECORDING_ROW,
+                    "recordingId": recording_id,
+                    "stateChanges": "[]",
+                    **({"createdAt": created_at} if created_at else {}),
+                }
+                fresh.update(change(fresh))
+                try:
+                    self._table.create_entity(_clean(fresh))
+                except ResourceExistsError:
+                    continue
+                self._reindex(None, fresh)
+                return
+            fields = change(existing)
+            if not fields:
+                return
+            updated = {**existing, **fields}
+            if not updated.get("createdAt") and created_at:
+                updated["createdAt"] = created_at
+            if self._replace(updated, existing):
+                self._reindex(existing, updated)
+                return
+        raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
 
     def _read(self, recording_id: str) -> dict[str, Any] | None:
+        if not recording_id:
+            return None
         try:
             entity = self._table.get_entity(recording_partition(recording_id), _RECORDING_ROW)
         except ResourceNotFoundError:
@@ -231,13 +344,18 @@ class Catalog:
             return False
         return True
 
-    def _index(self, recording_id: str, server_call_id: str | None) -> None:
-        if not server_call_id:
-            return
-        self._table.upsert_entity(
-            {
-                "PartitionKey": call_partition(server_call_id),
-                "RowKey": _key(recording_id),
-                "recordingId": recording_id,
-            }
-        )
+    def _reindex(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        """Write the index rows `after` needs, then delete those only `before` had (readers skip stale)."""
+        wanted = index_keys(after)
+        for partition, row in sorted(wanted):
+            self._table.upsert_entity(
+                {
+                    "PartitionKey": partition,
+                    "RowKey": row,
+                    "recordingId": after["recordingId"],
+                    "createdAt": after.get("createdAt"),
+                }
+            )
+        for partition, row in sorted(index_keys(before or {}) - wanted):
+            with contextlib.suppress(ResourceNotFoundError):
+                self._table.delete_entity(partition, row)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 from azure.core.exceptions import AzureError
 
 from shared.catalog import Catalog, StartedRecording
+from shared.catalog_index import QueryError, parse_query
 from shared.clients import call_automation_client, table_service_client
 from shared.errors import ACS, STORAGE, ApiError, bad_request, upstream
 from shared.recording_options import StartRecordingOptions
@@ -113,3 +114,31 @@ def catalog_entry(settings: Settings, recording_id: str) -> dict[str, Any] | Non
     except (AzureError, ApiError) as error:
         _LOG.warning("Catalog read failed: %s", type(error).__name__)
         return None
+
+
+def list_catalog(settings: Settings, params: dict[str, str], now: datetime) -> dict[str, Any]:
+    """`GET /api/recordings`: a page of the catalog, newest first, by call, state, archive status or time."""
+    try:
+        query = parse_query(params, now=now)
+    except QueryError as error:
+        raise bad_request(str(error), error.target) from None
+    token = params.get("continuationToken") or None
+    try:
+        with upstream(STORAGE):
+            entries, next_token = catalog(settings).query(query, token)
+    except QueryError as error:
+        raise bad_request(str(error), error.target) from None
+    body: dict[str, Any] = {
+        "recordings": entries,
+        "continuationToken": next_token,
+        "query": {
+            "by": query.kind,
+            "value": query.value or None,
+            "from": query.start.isoformat() if query.start else None,
+            "to": query.end.isoformat() if query.end else None,
+            "pageSize": query.page_size,
+        },
+    }
+    if query.kind == "serverCallId":
+        body["serverCallId"] = query.value
+    return body

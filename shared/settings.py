@@ -26,6 +26,9 @@ DEFAULT_OPENID_CONFIGURATION_URL = (
 _CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
+DEFAULT_LINK_LIFETIME_SECONDS = 15 * 60
+MAX_LINK_LIFETIME_SECONDS = 24 * 60 * 60
+MAX_RETENTION_DAYS = 36500
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -74,6 +77,9 @@ class Settings:
     callback_audience: str | None = None
     openid_configuration_url: str = DEFAULT_OPENID_CONFIGURATION_URL
     archive_delete_source: bool = False
+    link_lifetime_seconds: int = DEFAULT_LINK_LIFETIME_SECONDS
+    retention_days: int = 0  # 0: archives are kept forever
+    retention_dry_run: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -102,6 +108,17 @@ class Settings:
                 env, "ACS_OPENID_CONFIGURATION_URL", DEFAULT_OPENID_CONFIGURATION_URL
             ),
             archive_delete_source=_boolean(env, "ARCHIVE_DELETE_SOURCE", default=False),
+            link_lifetime_seconds=_integer(
+                env,
+                "ARCHIVE_LINK_LIFETIME_SECONDS",
+                default=DEFAULT_LINK_LIFETIME_SECONDS,
+                minimum=1,
+                maximum=MAX_LINK_LIFETIME_SECONDS,
+            ),
+            retention_days=_integer(
+                env, "ARCHIVE_RETENTION_DAYS", default=0, minimum=0, maximum=MAX_RETENTION_DAYS
+            ),
+            retention_dry_run=_boolean(env, "ARCHIVE_RETENTION_DRY_RUN", default=False),
         )
 
 
@@ -269,6 +286,15 @@ def _boolean(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise SettingsError(name, "must be true or false")
+
+
+def _integer(env: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        raise SettingsError(name, f"must be a whole number from {minimum} to {maximum}")
+    return int(raw)
 
 
 @cache

@@ -24,14 +24,20 @@ class Azurite:
     blob_port: int
     queue_port: int
     table_port: int
+    scheme: str = "http"
+
+    @property
+    def blob_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.blob_port}/{ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
+        base = f"{self.scheme}://127.0.0.1"
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{self.blob_port}/{ACCOUNT};"
-            f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/{ACCOUNT};"
-            f"TableEndpoint=http://127.0.0.1:{self.table_port}/{ACCOUNT};"
+            f"DefaultEndpointsProtocol={self.scheme};AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={base}:{self.blob_port}/{ACCOUNT};"
+            f"QueueEndpoint={base}:{self.queue_port}/{ACCOUNT};"
+            f"TableEndpoint={base}:{self.table_port}/{ACCOUNT};"
         )
 
 
@@ -66,9 +72,19 @@ class AzuriteServer:
     so a restart keeps them (as a real storage account keeps its data through an outage).
     """
 
-    def __init__(self, location: Path | None = None, *, access_log: Path | None = None) -> None:
-        self.azurite = Azurite(free_port(), free_port(), free_port())
+    def __init__(
+        self,
+        location: Path | None = None,
+        *,
+        access_log: Path | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
+        self.azurite = Azurite(free_port(), free_port(), free_port(), "https" if tls else "http")
         self.location = location
+        # With `tls` (certificate and key PEM files): HTTPS with Entra bearer tokens accepted
+        # (`--oauth basic`: issuer, audience and lifetime are checked, the signature and the caller's
+        # roles are not), which user delegation keys need.
+        self.tls = tls
         self.access_log = access_log  # one line per request (appended across restarts) when set
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -96,6 +112,11 @@ class AzuriteServer:
             "127.0.0.1",
             "--tablePort",
             str(azurite.table_port),
+            *(
+                ["--cert", str(self.tls[0]), "--key", str(self.tls[1]), "--oauth", "basic"]
+                if self.tls
+                else []
+            ),
         ]
 
     def start(self) -> Azurite:
@@ -132,8 +153,10 @@ class AzuriteServer:
 
 
 @contextmanager
-def running_azurite(location: Path | None = None) -> Iterator[Azurite]:
-    server = AzuriteServer(location)
+def running_azurite(
+    location: Path | None = None, *, tls: tuple[Path, Path] | None = None
+) -> Iterator[Azurite]:
+    server = AzuriteServer(location, tls=tls)
     try:
         yield server.start()
     finally:

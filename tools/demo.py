@@ -3,7 +3,8 @@
 Creates a call with four participants in the emulator, starts an unmixed WAV recording with
 participant ordering through our API, pauses, resumes, stops, ends the call; then follows the
 Event Grid-triggered archive with a progress bar and prints the catalog entry and the archived
-blobs with their sizes and SHA-256 (recomputed from the blobs, compared with the manifest).
+blobs with their sizes and SHA-256 (recomputed from the blobs, compared with the manifest); last,
+downloads chunk 0 through its download link and checks its SHA-256.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def run(stack: Stack, *, timeout: float = 120.0) -> dict[str, Any]:
     print(json.dumps({k: entry[k] for k in ("state", "options", "stateChanges", "archive")}, indent=2))
     step("Archived blobs")
     _print_blobs(stack, archive["manifest"])
+    step("Downloading chunk 0 through its short-lived link (302 to a read-only SAS)")
+    _download_through_link(stack, recording_id, archive["manifest"])
     return archive
 
 
@@ -138,6 +141,21 @@ def _print_blobs(stack: Stack, manifest: dict[str, Any]) -> None:
         print(f"    {len(data):>10,} B  {digest}  {name}{verdict}")
         if verdict == "  MISMATCH":
             raise SystemExit(f"{name}: archived bytes differ from the manifest's SHA-256")
+
+
+def _download_through_link(stack: Stack, recording_id: str, manifest: dict[str, Any]) -> None:
+    chunk = next(c for c in manifest["chunks"] if c["index"] == 0)
+    redirect = stack.call("GET", f"recordings/{recording_id}/archive/chunks/0", allow_redirects=False)
+    if redirect.status_code != 302:
+        raise SystemExit(f"expected a 302 to the download link, got {redirect.status_code}")
+    download = requests.get(redirect.headers["Location"], timeout=60)  # the link itself is not printed
+    download.raise_for_status()
+    digest = hashlib.sha256(download.content).hexdigest()
+    name = download.headers.get("Content-Disposition", "")
+    print(f"    {len(download.content):>10,} B  {digest}  {name}")
+    if digest != chunk["sha256"]:
+        raise SystemExit("the downloaded chunk differs from the manifest's SHA-256")
+    print("    verified: the download's SHA-256 equals the manifest's")
 
 
 def main() -> int:

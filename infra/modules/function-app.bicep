@@ -14,6 +14,8 @@ param separateArchiveAccount bool
 param archiveContainerName string
 param catalogTableName string
 param archiveDeleteSource bool
+@description('Days after which the retention timer deletes archives: main.bicep passes the lifecycle rule\'s delete days, so the two agree.')
+param archiveRetentionDays int
 param acsEndpoint string
 param acsImmutableResourceId string
 param pythonVersion string
@@ -62,6 +64,9 @@ var appSettings = {
   ARCHIVE_CONTAINER: archiveContainerName
   CATALOG_TABLE: catalogTableName
   ARCHIVE_DELETE_SOURCE: string(archiveDeleteSource)
+  ARCHIVE_LINK_LIFETIME_SECONDS: '900'
+  ARCHIVE_RETENTION_DAYS: string(archiveRetentionDays)
+  ARCHIVE_RETENTION_DRY_RUN: 'false'
 }
 
 // Only for a separate archive account; otherwise the app uses the host's AzureWebJobsStorage__* above.

@@ -10,7 +10,6 @@ import threading
 import wave
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,67 +18,21 @@ from azure.storage.blob import ContainerClient
 
 from shared.archive_jobs import recording_key
 from shared.settings import Settings
-from tests.support.api import eventually, on_recording, start
+from tests.support.api import on_recording
+from tests.support.archive import (
+    EVENT_FUNCTION,
+    PARTICIPANTS,
+    REPO,
+    SECONDS_4CH,
+    WAV_HEADER,
+    archived,
+    record,
+)
 from tests.support.functions import http_request, indexed_functions, invoke, json_body
 from tools.acs_emulator import AcsEmulator
 from tools.acs_emulator.events import build_file_status_event
 from tools.devhost import DevHost
 from tools.durable import DurableEngine, InMemoryStore
-
-REPO = Path(__file__).resolve().parents[2]
-EVENT_FUNCTION = "on_recording_file_status_updated"
-PARTICIPANTS = [
-    f"8:acs:5a6810b6-df11-4ab2-ac85-ce9464dd0e17_0000002a-0000-0000-0000-00000000000{i}" for i in range(4)
-]
-WAV_HEADER = 44
-SECONDS_4CH = 16000 * 2 * 4  # bytes per second of 16 kHz 16-bit 4-channel PCM
-
-
-@pytest.fixture
-def engine(app_settings: Settings) -> Iterator[DurableEngine]:
-    with DurableEngine(
-        list(indexed_functions()),
-        store=InMemoryStore(),
-        host_json=REPO / "host.json",
-        activity_workers=4,
-        time_scale=0.001,
-    ) as running:
-        yield running
-
-
-@pytest.fixture
-def host(engine: DurableEngine, emulator: AcsEmulator) -> Iterator[DevHost]:
-    with (
-        DevHost(list(indexed_functions()), port=0, durable_client=engine.client_binding_json) as running,
-        emulator.loopback_dns(),
-    ):
-        emulator.add_event_webhook(running.event_grid_url(EVENT_FUNCTION))
-        yield running
-        emulator.clear_event_webhooks()
-        emulator.clear_faults()
-
-
-@pytest.fixture
-def container(app_settings: Settings, azurite: Any) -> ContainerClient:
-    return ContainerClient.from_connection_string(azurite.connection_string, app_settings.archive_container)
-
-
-def record(emulator: AcsEmulator, *, seconds: float, body: dict[str, Any] | None = None) -> str:
-    """Start a recording through our API, let it become active, stop it with `seconds` of media."""
-    call = emulator.create_call(participants=PARTICIPANTS)
-    started = start({"serverCallId": call.server_call_id, **(body or {})})
-    assert started.status_code == 201, started.get_body()
-    recording_id: str = json_body(started)["recordingId"]
-    eventually(lambda: emulator.recording(recording_id).state == "active")
-    emulator.set_recording_timeline(recording_id, duration_s=seconds)
-    assert on_recording("stop_recording", "DELETE", recording_id).status_code == 204
-    return recording_id
-
-
-def archived(engine: DurableEngine, recording_id: str, timeout: float = 30) -> dict[str, Any]:
-    instance = f"archive-{recording_key(recording_id)}"
-    eventually(lambda: engine.get_status(instance) is not None, timeout)
-    return engine.wait_for(instance, timeout=timeout)
 
 
 def sha256(data: bytes) -> str:
@@ -265,11 +218,11 @@ def test_racing_starts_that_both_run_still_leave_one_verified_archive(
     names = sorted(blob.name for blob in container.list_blobs(name_starts_with=prefix))
     manifest = json.loads(container.download_blob(status["output"]["manifest"]).readall())
     expected = sorted(
-        [status["output"]["manifest"]]
+        [status["output"]["manifest"], f"{prefix}/event.json"]
         + [entry["blobName"] for entry in manifest["chunks"]]
         + [entry["metadataBlobName"] for entry in manifest["chunks"]]
     )
-    assert names == expected  # one blob per chunk, one metadata blob, one manifest: nothing twice
+    assert names == expected  # one blob per chunk and its metadata, one manifest, one event: nothing twice
     assert [entry["sha256"] for entry in manifest["chunks"]] == [c.content_sha256() for c in files.chunks]
     for entry in manifest["chunks"]:
         assert sha256(container.download_blob(entry["blobName"]).readall()) == entry["sha256"]

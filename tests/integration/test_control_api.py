@@ -168,9 +168,11 @@ def test_list_by_server_call_id_shows_the_calls_recordings(app_settings: Setting
     assert [r["recordingId"] for r in json_body(listing)["recordings"]] == [first]
 
 
-def test_list_without_server_call_id_is_400(app_settings: Settings) -> None:
-    response = invoke("list_recordings", http_request("GET", "recordings"))
-    assert (response.status_code, json_body(response)["error"]["target"]) == (400, "serverCallId")
+def test_list_without_a_filter_lists_the_last_30_days(app_settings: Settings, call_id: str) -> None:
+    first = json_body(start({"serverCallId": call_id}))["recordingId"]
+    listing = json_body(invoke("list_recordings", http_request("GET", "recordings")))
+    assert [r["recordingId"] for r in listing["recordings"]] == [first]
+    assert listing["query"]["by"] == "time"
 
 
 def test_malformed_json_is_400(app_settings: Settings) -> None:

@@ -212,3 +212,20 @@ def test_a_malformed_host_account_name_is_refused_by_name() -> None:
     error = failure(ACS_CONNECTION_STRING=ACS, AzureWebJobsStorage__accountName="Not_An_Account!")
     assert error.setting == "AzureWebJobsStorage__accountName"
     assert "Not_An_Account!" not in str(error)
+
+
+def test_links_live_15_minutes_and_retention_is_off_unless_set() -> None:
+    value = settings()
+    assert (value.link_lifetime_seconds, value.retention_days, value.retention_dry_run) == (900, 0, False)
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "86401", "15m", "1.5"])
+def test_a_link_lifetime_outside_one_second_to_one_day_is_refused_by_name(raw: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings(ARCHIVE_LINK_LIFETIME_SECONDS=raw)
+    assert caught.value.setting == "ARCHIVE_LINK_LIFETIME_SECONDS"
+
+
+def test_retention_days_and_dry_run_are_read() -> None:
+    value = settings(ARCHIVE_RETENTION_DAYS="90", ARCHIVE_RETENTION_DRY_RUN="true")
+    assert (value.retention_days, value.retention_dry_run) == (90, True)

@@ -29,6 +29,9 @@ HTTP_ROUTES = {
     "pause_recording": ("POST", "recordings/{recordingId}/pause"),
     "resume_recording": ("POST", "recordings/{recordingId}/resume"),
     "get_archive": ("GET", "recordings/{recordingId}/archive"),
+    "rerun_archive": ("POST", "recordings/{recordingId}/archive"),
+    "get_chunk_link": ("GET", "recordings/{recordingId}/archive/chunks/{index}"),
+    "get_chunk_metadata_link": ("GET", "recordings/{recordingId}/archive/chunks/{index}/metadata"),
     "delete_recording_content": ("DELETE", "recordings/{recordingId}/content"),
     "recording_state_callback": ("POST", "callbacks/recording-state"),
 }
@@ -49,7 +52,7 @@ def test_the_worker_accepts_every_function(worker_index: WorkerIndex) -> None:
 
 
 def test_the_worker_indexes_exactly_the_functions_we_declare(worker_index: WorkerIndex) -> None:
-    expected = {*HTTP_ROUTES, "on_recording_file_status_updated", ORCHESTRATOR}
+    expected = {*HTTP_ROUTES, "on_recording_file_status_updated", ORCHESTRATOR, "apply_retention"}
     expected |= {ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK}
     assert set(worker_index.functions) == expected
 
@@ -70,8 +73,15 @@ def test_the_event_grid_function_is_triggered_by_event_grid_with_a_durable_clien
     assert {binding["type"] for binding in bindings} == {"eventGridTrigger", "durableClient"}
 
 
-def test_the_archive_route_gets_a_durable_client(worker_index: WorkerIndex) -> None:
-    assert "durableClient" in {binding["type"] for binding in worker_index.functions["get_archive"]}
+@pytest.mark.parametrize("name", ["get_archive", "rerun_archive"])
+def test_each_archive_route_gets_a_durable_client(worker_index: WorkerIndex, name: str) -> None:
+    assert "durableClient" in {binding["type"] for binding in worker_index.functions[name]}
+
+
+def test_retention_runs_on_a_daily_ncrontab_timer(worker_index: WorkerIndex) -> None:
+    trigger = _trigger(worker_index.functions["apply_retention"])
+    assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "0 30 2 * * *")
+    assert len(trigger["schedule"].split()) == 6  # NCRONTAB: seconds first
 
 
 def test_the_orchestrator_is_an_orchestration_trigger(worker_index: WorkerIndex) -> None:

@@ -1,0 +1,45 @@
+"""Archive pipeline fixtures: a Durable engine, the local host on the emulator's webhook, the container."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from azure.storage.blob import ContainerClient
+
+from shared.settings import Settings
+from tests.support.archive import EVENT_FUNCTION, REPO
+from tests.support.functions import indexed_functions
+from tools.acs_emulator import AcsEmulator
+from tools.devhost import DevHost
+from tools.durable import DurableEngine, InMemoryStore
+
+
+@pytest.fixture
+def engine(app_settings: Settings) -> Iterator[DurableEngine]:
+    with DurableEngine(
+        list(indexed_functions()),
+        store=InMemoryStore(),
+        host_json=REPO / "host.json",
+        activity_workers=4,
+        time_scale=0.001,
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def host(engine: DurableEngine, emulator: AcsEmulator) -> Iterator[DevHost]:
+    with (
+        DevHost(list(indexed_functions()), port=0, durable_client=engine.client_binding_json) as running,
+        emulator.loopback_dns(),
+    ):
+        emulator.add_event_webhook(running.event_grid_url(EVENT_FUNCTION))
+        yield running
+        emulator.clear_event_webhooks()
+        emulator.clear_faults()
+
+
+@pytest.fixture
+def container(app_settings: Settings, azurite: Any) -> ContainerClient:
+    return ContainerClient.from_connection_string(azurite.connection_string, app_settings.archive_container)

@@ -1,0 +1,117 @@
+"""`POST /api/recordings/{id}/archive` over HTTP through the local host: a failed archive is run again
+from the event stored when it arrived, against the emulator and Azurite, without an Event Grid redelivery."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import requests
+from azure.storage.blob import ContainerClient
+
+from tests.support.api import eventually
+from tests.support.archive import archived, record
+from tests.support.functions import http_request, invoke, json_body
+from tools.acs_emulator import AcsEmulator
+from tools.devhost import DevHost
+from tools.durable import DurableEngine
+
+
+def rerun(host: DevHost, recording_id: str) -> requests.Response:
+    return requests.post(
+        f"{host.base_url}/api/recordings/{recording_id}/archive",
+        headers={"x-functions-key": host.function_key},
+        timeout=30,
+    )
+
+
+def failed_archive(emulator: AcsEmulator, engine: DurableEngine) -> str:
+    """A recording whose archive failed because ACS refused every download (then stops refusing)."""
+    emulator.add_fault("status", r"/content/audio", count=None, status=403)
+    recording_id = record(emulator, seconds=2)
+    assert archived(engine, recording_id)["runtimeStatus"] == "Failed"
+    emulator.clear_faults()
+    return recording_id
+
+
+def content_gets(emulator: AcsEmulator) -> int:
+    return len([r for r in emulator.requests if r.method == "GET" and "/content/" in r.path])
+
+
+def test_a_failed_archive_is_run_again_and_completes_with_every_chunk_verified(
+    host: DevHost, engine: DurableEngine, emulator: AcsEmulator, container: ContainerClient
+) -> None:
+    recording_id = failed_archive(emulator, engine)
+    emulator.clear_event_webhooks()  # no redelivery can help: only the stored event
+    response = rerun(host, recording_id)
+    assert response.status_code == 202, response.text
+    assert response.headers["Location"] == f"/api/recordings/{recording_id}/archive"
+    assert response.json()["previousRuntimeStatus"] == "Failed"
+    status = engine.wait_for(response.json()["instanceId"], timeout=30)
+    assert status["runtimeStatus"] == "Completed", status
+    manifest = json.loads(container.download_blob(status["output"]["manifest"]).readall())
+    files = emulator.recording_files(recording_id)
+    assert [c["sha256"] for c in manifest["chunks"]] == [c.content_sha256() for c in files.chunks]
+    for entry in manifest["chunks"]:
+        assert (
+            hashlib.sha256(container.download_blob(entry["blobName"]).readall()).hexdigest()
+            == entry["sha256"]
+        )
+
+
+def test_a_rerun_while_the_archive_is_running_is_409_and_starts_nothing(
+    host: DevHost, engine: DurableEngine, emulator: AcsEmulator
+) -> None:
+    emulator.add_fault("latency", r"/content/audio", count=None, seconds=3)
+    recording_id = record(emulator, seconds=2)
+    eventually(lambda: [s["runtimeStatus"] for s in engine.list_statuses()] == ["Running"], timeout=15)
+    response = rerun(host, recording_id)
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "ArchiveRunning")
+    assert response.headers["x-ms-error-code"] == "ArchiveRunning"
+    assert archived(engine, recording_id)["runtimeStatus"] == "Completed"
+    assert len(engine.list_statuses()) == 1
+
+
+def test_a_rerun_of_a_completed_archive_is_409(
+    host: DevHost, engine: DurableEngine, emulator: AcsEmulator
+) -> None:
+    recording_id = record(emulator, seconds=2)
+    assert archived(engine, recording_id)["runtimeStatus"] == "Completed"
+    before = content_gets(emulator)
+    response = rerun(host, recording_id)
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "ArchiveCompleted")
+    assert content_gets(emulator) == before
+
+
+def test_a_rerun_for_a_recording_whose_event_never_arrived_is_404(host: DevHost) -> None:
+    response = rerun(host, "bm9uZQ")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "NotFound")
+
+
+def test_a_rerun_without_the_function_key_is_401_from_the_host(host: DevHost) -> None:
+    response = requests.post(f"{host.base_url}/api/recordings/bm9uZQ/archive", timeout=10)
+    assert (response.status_code, response.content) == (401, b"")
+
+
+def test_the_archive_route_answers_the_rerun_archive_status(
+    host: DevHost, engine: DurableEngine, emulator: AcsEmulator
+) -> None:
+    recording_id = failed_archive(emulator, engine)
+    instance = rerun(host, recording_id).json()["instanceId"]
+    engine.wait_for(instance, timeout=30)
+    request = http_request(
+        "GET", f"recordings/{recording_id}/archive", route_params={"recordingId": recording_id}
+    )
+    body = json_body(invoke("get_archive", request, durable_client=engine.client_binding_json()))
+    assert (body["runtimeStatus"], body["manifest"]["status"]) == ("Completed", "Completed")
+
+
+def test_an_archive_whose_event_was_never_stored_is_run_again_from_the_durable_instances_input(
+    host: DevHost, engine: DurableEngine, emulator: AcsEmulator, container: ContainerClient
+) -> None:
+    recording_id = failed_archive(emulator, engine)
+    (event_blob,) = [b.name for b in container.list_blobs() if b.name.endswith("/event.json")]
+    container.delete_blob(event_blob)  # as for an archive started before events were stored
+    response = rerun(host, recording_id)
+    assert response.status_code == 202, response.text
+    assert engine.wait_for(response.json()["instanceId"], timeout=30)["runtimeStatus"] == "Completed"
