@@ -24,6 +24,7 @@ import certifi
 import requests
 from azure.storage.blob import ContainerClient
 
+from shared.blob_layout import event_blob_name
 from tests.chaos.host_process import HostProcess
 from tools.acs_emulator import AcsEmulator
 from tools.acs_emulator.content_api import CONTENT_PATH, OBJECT_PATH
@@ -34,8 +35,9 @@ EVENT_FUNCTION = "on_recording_file_status_updated"
 PARTICIPANTS = [f"8:acs:chaos-resource_0000002a-0000-0000-0000-00000000000{i}" for i in (1, 2)]
 FINISHED = ("Completed", "Failed", "Terminated")
 # Azurite's access log: `... "PUT /devstoreaccount1/<container>/<blob>?comp=blocklist HTTP/1.1" 201 ...`
-_COMMIT = re.compile(
-    r'"PUT /[^/]+/(?P<container>[^/]+)/(?P<blob>[^?" ]+)\?[^" ]*comp=blocklist[^"]*" (?P<status>\d{3})'
+# A blob is committed by Put Block List (comp=blocklist) or by one Put Blob (no comp at all).
+_PUT = re.compile(
+    r'"PUT /[^/]+/(?P<container>[^/]+)/(?P<blob>[^?" ]+)(?:\?(?P<query>[^" ]*))? [^"]*" (?P<status>\d{3})'
 )
 
 
@@ -275,12 +277,16 @@ class ChaosStack:
         return verdict
 
     def committed_block_lists(self) -> Counter[tuple[str, str]]:
-        """(container, blob) -> successful Put Block List calls, from Azurite's own access log."""
+        """(container, blob) -> successful commits (Put Block List or Put Blob), from Azurite's own
+        access log."""
         assert self.azurite.access_log is not None
         commits: Counter[tuple[str, str]] = Counter()
         for line in self.azurite.access_log.read_text(errors="replace").splitlines():
-            found = _COMMIT.search(line)
-            if found and found["status"].startswith("2"):
+            found = _PUT.search(line)
+            if found is None or not found["status"].startswith("2"):
+                continue
+            query = found["query"] or ""
+            if "comp=blocklist" in query or "comp=" not in query:
                 commits[(unquote(found["container"]), unquote(found["blob"]))] += 1
         return commits
 
@@ -300,7 +306,7 @@ class ChaosStack:
         problems = []
         if sorted(c["documentId"] for c in manifest["chunks"]) != sorted(served):
             problems.append(f"{name}: manifest lists other chunks than the emulator served")
-        expected = {manifest["manifestBlobName"]}
+        expected = {manifest["manifestBlobName"], event_blob_name(manifest["prefix"])}
         for chunk in manifest["chunks"]:
             expected |= {chunk["blobName"], chunk["metadataBlobName"]}
             source = served.get(chunk["documentId"])
