@@ -57,8 +57,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def whole_folder_selected(session: pytest.Session) -> bool:
+    """Every test module of this folder was collected, and none of its tests deselected."""
+    selected = {item.nodeid for item in session.items}
+    modules = {item.path.name for item in session.items if item.path.parent == HERE}
     collected = session.config.stash.get(_COLLECTED, set())
-    return collected <= {item.nodeid for item in session.items}
+    return modules == {path.name for path in HERE.glob("test_*.py")} and collected <= selected
 
 
 @pytest.fixture(scope="package")
