@@ -25,6 +25,7 @@ from tests.hostile.event_strategies import (
 )
 from tests.hostile.trap import Trap
 from tests.support.local_stack import EVENT_FUNCTION, LocalStack
+from tools.devhost.eventgrid import MAX_DELIVERY_BYTES
 
 HOST_REFUSALS = frozenset({400, 413})
 EVENT_SETTINGS = settings(
@@ -92,6 +93,10 @@ def test_deliveries_without_the_key_are_401_with_an_empty_body(
     def run(delivery: Delivery, code: str) -> None:
         url = webhook.rsplit("&code=", 1)[0] + (f"&code={code}" if code else "")
         response = traffic.session.post(url, data=delivery.body, headers=delivery.headers, timeout=60)
-        assert (response.status_code, response.content) == (401, b"")
+        # Above the delivery limit the local host answers 413 before it looks at the key; which of
+        # the two the real host checks first is not documented, and neither runs the function.
+        refusals = {401, 413} if len(delivery.body) > MAX_DELIVERY_BYTES else {401}
+        assert response.status_code in refusals
+        assert response.content == b""
 
     run()
