@@ -23,8 +23,8 @@ from tools.acs_emulator import AcsEmulator
 from tools.azurite import Azurite, running_azurite
 
 TESTS = Path(__file__).resolve().parent
-# registered in pyproject.toml
-FOLDER_MARKERS = ("unit", "emulator", "durable", "integration", "e2e", "chaos")
+# Each one is registered in pyproject.toml.
+FOLDER_MARKERS = ("unit", "emulator", "durable", "integration", "e2e", "chaos", "hostile")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from azure.storage.blob import ContainerClient
 
-from tests.e2e.conftest import EVENT_FUNCTION, LocalStack
+from tests.support.local_stack import EVENT_FUNCTION, LocalStack
 from tools import demo
 
 

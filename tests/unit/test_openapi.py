@@ -95,3 +95,10 @@ def test_starting_a_recording_on_an_unknown_call_documents_the_404() -> None:
     response = operations()[("/recordings", "post")]["responses"]["404"]
     assert "RecordingNotFound" in response["description"]
     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_starting_a_recording_on_a_call_already_recorded_documents_the_409() -> None:
+    # ACS answers 409 when the call already has a recording in progress; shared/errors.py passes it on.
+    response = operations()[("/recordings", "post")]["responses"]["409"]
+    assert "Conflict" in response["description"]
+    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
