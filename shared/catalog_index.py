@@ -179,6 +179,9 @@ def _iso(value: datetime | None) -> str | None:
 
 def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
     """The query of `GET /api/recordings?...` (one of serverCallId, state, archiveStatus, or a time range)."""
+    for name in ("serverCallId", "state", "archiveStatus", "from", "to", "pageSize", "continuationToken"):
+        if name in params and not params[name].strip():  # `?to=` is a mistake, not "no bound"
+            raise QueryError(name, f"{name} must not be empty; leave it out instead.")
     given = [name for name in ("serverCallId", "state", "archiveStatus") if params.get(name, "").strip()]
     if len(given) > 1:
         raise QueryError(given[1], "Give at most one of serverCallId, state and archiveStatus.")

@@ -92,3 +92,11 @@ def test_a_continuation_token_resumes_only_the_query_that_issued_it() -> None:
         CatalogQuery("state", "inactive", None, None, 10).resume(token)
     with pytest.raises(QueryError):
         query.resume("not-a-token")
+
+
+@pytest.mark.parametrize("name", ["from", "to", "serverCallId", "state", "archiveStatus", "pageSize"])
+def test_a_query_parameter_given_empty_is_refused_not_ignored(name: str) -> None:
+    # found by the hostile suite: `?to=` was read as "no upper bound" and answered 200
+    with pytest.raises(QueryError, match="must not be empty") as refused:
+        parse_query({name: " "}, now=NOW)
+    assert refused.value.target == name
