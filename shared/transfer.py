@@ -313,10 +313,8 @@ def _stream_whole(
         staged = _staged_block_ids(blob)
         try:
             sha = _read_whole(acs, chunk, blob, ranges, total, staged, options)
-        except (ServiceResponseError, ServiceRequestError, _ShortReadError) as error:
-            last_error = error
-        except HttpResponseError as error:
-            if error.status_code not in _RETRYABLE_STATUS:
+        except _TRANSIENT as error:
+            if not _is_transient(error):
                 raise
             last_error = error
         else:
@@ -473,10 +471,8 @@ def _fetch(
             expected, size = _checked_span(response, offset, length, total)
             _read_into(response, buffer, expected)
             return expected, size
-        except (ServiceResponseError, ServiceRequestError, _ShortReadError) as error:
-            last_error = error
-        except HttpResponseError as error:
-            if error.status_code not in _RETRYABLE_STATUS:
+        except _TRANSIENT as error:
+            if not _is_transient(error):
                 raise
             last_error = error
         finally:
@@ -515,6 +511,18 @@ def _checked_span(
 
 class _ShortReadError(Exception):
     pass
+
+
+_TRANSIENT = (ServiceResponseError, ServiceRequestError, _ShortReadError, HttpResponseError)
+
+
+def _is_transient(error: Exception) -> bool:
+    """A reset, a cut-short body or a throttling/5xx answer: worth another attempt."""
+    if isinstance(error, HttpResponseError) and not isinstance(
+        error, (ServiceResponseError, ServiceRequestError)
+    ):
+        return error.status_code in _RETRYABLE_STATUS
+    return True
 
 
 class _RangeIgnoredError(Exception):

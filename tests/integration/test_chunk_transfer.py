@@ -24,6 +24,7 @@ from shared.clients import call_automation_client
 from shared.recording_hosts import UntrustedHostError
 from shared.settings import Settings
 from shared.transfer import TransferOptions, archive_chunk
+from tests.support.chunks import chunk_job
 from tools.acs_emulator import AcsEmulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,14 +48,7 @@ def chunk(app_settings: Settings, emulator: AcsEmulator) -> Iterator[tuple[Chunk
         time.sleep(0.02)
     files = emulator.stop_recording(recording.recording_id, duration_s=30)
     (source,) = files.chunks
-    job = ChunkJob(
-        index=source.index,
-        document_id=source.document_id,
-        content_location=source.content_location,
-        metadata_location=source.metadata_location,
-        delete_location=source.delete_location,
-        end_reason=source.end_reason,
-    )
+    job = chunk_job(source)
     with emulator.loopback_dns():
         yield job, source
     emulator.clear_faults()

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from shared.archive_jobs import ChunkJob
 from shared.archive_service import archive_container
 from shared.clients import call_automation_client, reset_clients
 from shared.settings import Settings, current_settings
 from shared.transfer import TransferOptions, archive_chunk
 from tests.support.api import start
+from tests.support.chunks import chunk_job
 from tests.support.functions import json_body
 from tools.acs_emulator import AcsEmulator
 from tools.acs_emulator.entra import EntraIssuer, IdentityEndpoint
@@ -76,14 +76,7 @@ def test_a_download_with_identity_sends_the_token_to_acs_and_none_to_the_regiona
     call = emulator.create_call(participants=["8:acs:identity"])
     recording = call_automation_client(identity.acs).start_recording(server_call_id=call.server_call_id)
     (source,) = emulator.stop_recording(recording.recording_id, duration_s=5).chunks
-    job = ChunkJob(
-        index=source.index,
-        document_id=source.document_id,
-        content_location=source.content_location,
-        metadata_location=source.metadata_location,
-        delete_location=source.delete_location,
-        end_reason=source.end_reason,
-    )
+    job = chunk_job(source)
     with emulator.loopback_dns():
         result = archive_chunk(
             job,

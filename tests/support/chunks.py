@@ -1,0 +1,17 @@
+"""The app's view of an emulator chunk: what a RecordingFileStatusUpdated event would give it."""
+
+from __future__ import annotations
+
+from shared.archive_jobs import ChunkJob
+from tools.acs_emulator.recording_files import RecordingChunk
+
+
+def chunk_job(source: RecordingChunk) -> ChunkJob:
+    return ChunkJob(
+        index=source.index,
+        document_id=source.document_id,
+        content_location=source.content_location,
+        metadata_location=source.metadata_location,
+        delete_location=source.delete_location,
+        end_reason=source.end_reason,
+    )
