@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Generator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Dict  # noqa: UP035 (see ActivityInput)
 
@@ -123,9 +123,7 @@ def delete_recording_content(req: func.HttpRequest) -> func.HttpResponse:
 def _chunk_link_response(req: func.HttpRequest, *, metadata: bool) -> func.HttpResponse:
     recording_id = checked_recording_id(req.route_params.get("recordingId"))
     index = checked_index(req.route_params.get("index"))
-    found = chunk_link(
-        current_settings(), recording_id, index, metadata=metadata, now=datetime.now(timezone.utc)
-    )
+    found = chunk_link(current_settings(), recording_id, index, metadata=metadata, now=datetime.now(UTC))
     no_store = {"Cache-Control": "no-store"}  # the link is a credential until it expires
     if req.params.get("redirect", "").lower() == "false":
         return json_response(found.to_json(), HTTPStatus.OK, no_store)

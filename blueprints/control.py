@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 import azure.functions as func
@@ -68,4 +68,4 @@ def stop_recording(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="recordings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @api_handler
 def list_recordings(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(list_catalog(current_settings(), dict(req.params), datetime.now(timezone.utc)))
+    return json_response(list_catalog(current_settings(), dict(req.params), datetime.now(UTC)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import azure.functions as func
 
@@ -17,4 +17,4 @@ RETENTION_SCHEDULE = "0 30 2 * * *"
 @bp.function_name("apply_retention")
 @bp.timer_trigger(arg_name="timer", schedule=RETENTION_SCHEDULE, run_on_startup=False, use_monitor=True)
 def apply_retention_timer(timer: func.TimerRequest) -> None:
-    apply_retention(current_settings(), datetime.now(timezone.utc))
+    apply_retention(current_settings(), datetime.now(UTC))

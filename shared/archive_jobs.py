@@ -10,7 +10,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from shared.recording_hosts import recording_url_problem
@@ -209,8 +209,8 @@ def _documents_key(chunks: tuple[ChunkJob, ...]) -> str:
 
 def _event_time(value: datetime | str | None) -> str:
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).isoformat()
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat()
     if isinstance(value, str) and value:
         return _start_time(value, None)
     raise InvalidEventError("the event has no time")
@@ -226,8 +226,8 @@ def _start_time(value: object, fallback: str | None) -> str:
     except ValueError:
         raise InvalidEventError("recordingStartTime must be an ISO 8601 time") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def _optional_int(value: object, name: str) -> int | None:

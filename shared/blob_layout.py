@@ -8,7 +8,7 @@ recording's start date so lifecycle rules can age them out by prefix.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -42,7 +42,7 @@ def recording_prefix(start_time: str, recording_key: str) -> str:
     """`{yyyy}/{mm}/{dd}/{recording}` from the recording's start time (UTC)."""
     moment: datetime = parse_time(start_time)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return f"{moment:%Y/%m/%d}/{recording_key}"
 
 

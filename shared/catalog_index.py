@@ -26,7 +26,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from shared.times import parse_time
@@ -63,12 +63,12 @@ def row_key(created_at: datetime, recording_id: str) -> str:
 
 
 def month_partition(moment: datetime) -> str:
-    return f"t-{moment.astimezone(timezone.utc):%Y%m}"
+    return f"t-{moment.astimezone(UTC):%Y%m}"
 
 
 def _utc(value: str) -> datetime:
     moment = parse_time(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def archive_status_of(entity: dict[str, Any]) -> str | None:
@@ -128,12 +128,10 @@ class CatalogQuery:
         months: list[str] = []
         cursor = (
             (self.end - timedelta(milliseconds=1))
-            .astimezone(timezone.utc)
+            .astimezone(UTC)
             .replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         )
-        while cursor >= self.start.astimezone(timezone.utc).replace(
-            day=1, hour=0, minute=0, second=0, microsecond=0
-        ):
+        while cursor >= self.start.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0):
             months.append(month_partition(cursor))
             cursor = (cursor - timedelta(days=1)).replace(day=1)
         return months
@@ -212,7 +210,7 @@ def _time(params: dict[str, str], name: str) -> datetime | None:
         raise QueryError(name, f"{name} must be an ISO 8601 time such as 2026-11-24T10:00:00Z.") from None
     if moment.tzinfo is None:
         raise QueryError(name, f"{name} must carry a time zone (Z or +hh:mm).")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _page_size(raw: str | None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
@@ -65,7 +65,7 @@ class RecordingControl:
             state=str(result.recording_state or "inactive"),
             kind=str(getattr(result, "recording_kind", None) or "azureCommunicationServices"),
             options=options,
-            at=datetime.now(timezone.utc),
+            at=datetime.now(UTC),
         )
         try:
             catalog(self._settings).record_started(started)

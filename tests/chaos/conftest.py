@@ -13,7 +13,7 @@ import platform
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ class ChaosReport:
 
     def to_json(self, wall_s: float) -> dict[str, Any]:
         return {
-            "generatedAt": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "generatedAt": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "soak": SOAK,
             "cores": os.cpu_count(),
             "python": platform.python_version(),

@@ -8,7 +8,7 @@ import re
 import socket
 import ssl
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import pytest
@@ -184,7 +184,7 @@ def test_captured_start_request_is_accepted(emulator: AcsEmulator, signed: Signe
         body,
         headers={
             "Repeatability-Request-ID": str(uuid.uuid4()),
-            "Repeatability-First-Sent": format_datetime(datetime.now(timezone.utc), usegmt=True),
+            "Repeatability-First-Sent": format_datetime(datetime.now(UTC), usegmt=True),
         },
     )
     assert response.status_code == captured["response"]["status"]
@@ -207,7 +207,7 @@ def test_repeated_request_id_returns_the_same_recording(
 def test_repeatability_result_header_is_accepted(signed: SignedClient, call: Call) -> None:
     headers = {
         "Repeatability-Request-ID": str(uuid.uuid4()),
-        "Repeatability-First-Sent": format_datetime(datetime.now(timezone.utc), usegmt=True),
+        "Repeatability-First-Sent": format_datetime(datetime.now(UTC), usegmt=True),
     }
     body = {"callLocator": {"serverCallId": call.server_call_id, "kind": "serverCallLocator"}}
     first = signed.send("POST", f"/calling/recordings?{API}", body, headers=headers)

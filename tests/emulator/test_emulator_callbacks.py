@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -186,7 +186,7 @@ def test_sign_callback_token_verifies_and_can_be_made_invalid(emulator: AcsEmula
         token, public, algorithms=["RS256"], audience=emulator.resource_id, issuer=emulator.endpoint
     )
     assert claims["aud"] == emulator.resource_id
-    expired = emulator.sign_callback_token(now=datetime.now(timezone.utc) - timedelta(hours=1))
+    expired = emulator.sign_callback_token(now=datetime.now(UTC) - timedelta(hours=1))
     with pytest.raises(jwt.ExpiredSignatureError):
         jwt.decode(expired, public, algorithms=["RS256"], audience=emulator.resource_id)
     other = emulator.sign_callback_token(audience="00000000-0000-0000-0000-000000000000")

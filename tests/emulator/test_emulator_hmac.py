@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -138,7 +138,7 @@ def test_download_vector_needs_resource_host_not_storage_host() -> None:
 
 
 def test_signed_headers_round_trip_with_current_time() -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     headers = hmac_auth.sign_headers(
         method="GET", path_and_query="/x?y=1", host="127.0.0.1:1", body=b"", access_key="a2V5", now=now
     )

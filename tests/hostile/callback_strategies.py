@@ -13,7 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -72,7 +72,7 @@ class Tokens:
         return token
 
     def _claims(self, **overrides: Any) -> dict[str, Any]:
-        now = int(datetime.now(timezone.utc).timestamp())
+        now = int(datetime.now(UTC).timestamp())
         claims = {
             "iss": self.emulator.endpoint,
             "aud": self.emulator.resource_id,
@@ -89,7 +89,7 @@ class Tokens:
 
     def _make(self, kind: TokenKind) -> str | None:
         emulator = self.emulator
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         makers: dict[TokenKind, Callable[[], str | None]] = {
             TokenKind.VALID: emulator.sign_callback_token,
             TokenKind.MISSING: lambda: None,

@@ -4,7 +4,7 @@ and call, newest first, in bounded pages with a continuation token, from the ind
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from shared.settings import Settings
 from tests.support.functions import indexed_functions
 from tools.devhost import DevHost
 
-T0 = datetime(2026, 10, 30, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 10, 30, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import hashlib
 import json
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -82,7 +82,7 @@ def test_redirect_false_answers_the_link_and_its_expiry_as_json(
     host: DevHost, archived_recording: dict[str, Any]
 ) -> None:
     recording_id = archived_recording["recordingId"]
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     response = link(host, recording_id, 0, redirect="false")
     body = response.json()
     assert (response.status_code, response.headers["Cache-Control"]) == (200, "no-store")

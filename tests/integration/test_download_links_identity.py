@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -88,7 +88,7 @@ def sign(service: BlobServiceClient, container: ContainerClient, blob: str, life
         "userDelegation",
         str(container.container_name),
         blob,
-        now=datetime.now(timezone.utc),
+        now=datetime.now(UTC),
         lifetime_seconds=lifetime,
         download_name="recording-2026-11-24-abc-000.wav",
         content_type="audio/wav",
@@ -151,7 +151,7 @@ def test_an_identity_client_cannot_sign_with_an_account_key(
             "accountKey",
             str(container.container_name),
             "2026/11/24/rec/000-doc.wav",
-            now=datetime.now(timezone.utc),
+            now=datetime.now(UTC),
             lifetime_seconds=60,
             download_name="x.wav",
             content_type=None,

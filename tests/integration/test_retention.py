@@ -4,7 +4,7 @@ changes nothing; a second run finds nothing to do."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -18,7 +18,7 @@ from tools.acs_emulator import AcsEmulator
 from tools.devhost import DevHost
 from tools.durable import DurableEngine
 
-LATER = datetime.now(timezone.utc) + timedelta(days=31)
+LATER = datetime.now(UTC) + timedelta(days=31)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -41,7 +41,7 @@ def forged_token(emulator: AcsEmulator, **claims: Any) -> str:
     """Right issuer, audience and kid, but signed by a key that is not the emulator's."""
     with urllib.request.urlopen(emulator.jwks_url) as response:  # noqa: S310 - the emulator, over https
         kid = json.loads(response.read())["keys"][0]["kid"]
-    now = int(datetime.now(timezone.utc).timestamp())
+    now = int(datetime.now(UTC).timestamp())
     body = {"iss": emulator.endpoint, "aud": emulator.resource_id, "iat": now, "exp": now + 300, **claims}
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
@@ -71,7 +71,7 @@ def test_callback_signed_by_another_key_is_401(
 def test_callback_with_an_expired_token_is_401(
     app_settings: Settings, emulator: AcsEmulator, event: dict[str, Any]
 ) -> None:
-    past = datetime.now(timezone.utc) - timedelta(hours=1)
+    past = datetime.now(UTC) - timedelta(hours=1)
     token = emulator.sign_callback_token(now=past)
     assert post_callback([event], f"Bearer {token}").status_code == 401
 
@@ -172,7 +172,7 @@ def test_unreachable_signing_keys_answer_503_so_acs_retries(
 def test_a_start_failure_reported_before_the_start_is_cataloged_keeps_its_error(
     app_settings: Settings, emulator: AcsEmulator
 ) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from shared.catalog import StartedRecording
     from shared.recording_options import parse_start_request
@@ -186,9 +186,7 @@ def test_a_start_failure_reported_before_the_start_is_cataloged_keeps_its_error(
     recording_id = failed["data"]["recordingId"]
     options = parse_start_request({"serverCallId": failed["data"]["serverCallId"]})
     catalog(current_settings()).record_started(
-        StartedRecording(
-            recording_id, "inactive", "azureCommunicationServices", options, datetime.now(timezone.utc)
-        )
+        StartedRecording(recording_id, "inactive", "azureCommunicationServices", options, datetime.now(UTC))
     )
     entry = catalog_of(recording_id)
     assert entry["lastError"]["subCode"] == 8583

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ def test_real_recording_state_changed_event_is_understood() -> None:
     assert event.recording_id == real["data"]["recordingId"]
     assert event.server_call_id == real["data"]["serverCallId"]
     assert event.state == "active"
-    assert event.time == datetime(2025, 6, 13, 19, 3, 17, 813282, tzinfo=timezone.utc)
+    assert event.time == datetime(2025, 6, 13, 19, 3, 17, 813282, tzinfo=UTC)
 
 
 def test_start_recording_failed_is_kept_as_a_failure_with_its_result() -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from shared.callback_events import RecordingCallbackEvent, ResultInformation
 from shared.catalog import StartedRecording, apply_event, entity_to_json, recording_partition, started_entity
 from shared.recording_options import parse_start_request
 
-T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def event(

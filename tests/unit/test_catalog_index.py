@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.catalog_index import CatalogQuery, QueryError, index_keys, parse_query, row_key
 
-NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def entity(**fields: object) -> dict[str, object]:
@@ -58,7 +58,7 @@ def test_the_row_range_holds_from_inclusive_and_to_exclusive() -> None:
     low, high = query.row_range()
     assert low is not None
     assert high is not None
-    start, end = datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 2, tzinfo=timezone.utc)
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)
     assert low <= row_key(start, "x") < high
     assert low <= row_key(end - timedelta(milliseconds=1), "x") < high
     assert not low <= row_key(end, "x") < high

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from shared.download_links import (
 from shared.errors import ApiError
 from shared.settings import Settings
 
-NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ACS = "endpoint=https://myacs.communication.azure.com/;accesskey=c2VjcmV0LWtleS12YWx1ZQ=="
 
 

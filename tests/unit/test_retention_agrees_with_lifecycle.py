@@ -4,7 +4,7 @@ passes `archiveDeleteAfterDays` both to the lifecycle rule and into the app sett
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from shared.retention import archive_prefix, is_due
 from tests.unit.test_infra_bicep import INFRA
@@ -12,7 +12,7 @@ from tests.unit.test_infra_bicep import INFRA
 MAIN = (INFRA / "main.bicep").read_text()
 FUNCTION_APP = (INFRA / "modules" / "function-app.bicep").read_text()
 ARCHIVE_STORAGE = (INFRA / "modules" / "archive-storage.bicep").read_text()
-NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def passed_as(parameter: str) -> str:

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -52,7 +52,7 @@ def _b64url_uint(value: int) -> str:
 
 def format_event_time(moment: datetime) -> str:
     """``2025-06-13T19:03:17.8132826+00:00``: seven fractional digits like the captured events."""
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0+00:00"
 
 
@@ -87,7 +87,7 @@ class CallbackSigner:
     ) -> str:
         """A callback JWT; ``audience``/``issuer``/``now``/``lifetime`` overrides let tests forge
         bad tokens."""
-        issued = int((now or datetime.now(timezone.utc)).timestamp())
+        issued = int((now or datetime.now(UTC)).timestamp())
         claims = {
             "iss": issuer or self.issuer,
             "aud": audience or self.audience,
@@ -298,7 +298,7 @@ class CallbackDispatcher:
             outcome=outcome,
             status=status,
             error=error,
-            at=datetime.now(timezone.utc),
+            at=datetime.now(UTC),
         )
         with self._lock:
             self._deliveries.append(entry)

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -90,7 +90,7 @@ def build_file_status_event(
         "eventType": EVENT_TYPE,
         "dataVersion": "1.0",
         "metadataVersion": "1",
-        "eventTime": format_time(now or datetime.now(timezone.utc)),
+        "eventTime": format_time(now or datetime.now(UTC)),
     }
 
 
@@ -354,7 +354,7 @@ class EventDispatcher:
             "subject": "",
             "data": {"validationCode": code, "validationUrl": self._validation_url(code)},
             "eventType": VALIDATION_EVENT_TYPE,
-            "eventTime": format_time(datetime.now(timezone.utc)),
+            "eventTime": format_time(datetime.now(UTC)),
             "metadataVersion": "1",
             "dataVersion": "2",
         }
@@ -408,7 +408,7 @@ class EventDispatcher:
             outcome=outcome,
             status=status,
             error=error,
-            at=datetime.now(timezone.utc),
+            at=datetime.now(UTC),
             note=job.note,
         )
         with self._lock:

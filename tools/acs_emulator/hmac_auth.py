@@ -19,7 +19,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 SCHEME = "HMAC-SHA256"
@@ -73,7 +73,7 @@ def compute_signature(secret: bytes, text: str) -> str:
 
 def http_date(moment: datetime) -> str:
     """Format a time the way the SDK writes ``x-ms-date`` (RFC 1123, GMT)."""
-    return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
 def sign_headers(
@@ -86,7 +86,7 @@ def sign_headers(
     now: datetime | None = None,
 ) -> dict[str, str]:
     """Headers a client must add to be accepted; mirrors the SDK policy (useful for tests/tools)."""
-    date = http_date(now or datetime.now(timezone.utc))
+    date = http_date(now or datetime.now(UTC))
     digest = content_sha256(body)
     text = string_to_sign(method, path_and_query, [date, host, digest])
     signature = compute_signature(decode_access_key(access_key), text)
@@ -150,7 +150,7 @@ def verify_request(
         raise HmacAuthError("x-ms-date is not an HTTP date") from exc
     if sent_at.tzinfo is None:
         raise HmacAuthError("x-ms-date has no time zone")
-    current = now or datetime.now(timezone.utc)
+    current = now or datetime.now(UTC)
     if abs(current - sent_at) > max_skew:
         raise HmacAuthError("x-ms-date is outside the allowed clock skew")
 

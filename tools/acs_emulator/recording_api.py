@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -196,7 +196,7 @@ class RecordingApi:
             sent = None
         if sent is None or sent.tzinfo is None:
             raise ApiError(400, "BadRequest", "Repeatability-First-Sent must be an IMF-fixdate HTTP date.")
-        if sent > datetime.now(timezone.utc) + hmac_auth.MAX_CLOCK_SKEW:
+        if sent > datetime.now(UTC) + hmac_auth.MAX_CLOCK_SKEW:
             raise ApiError(400, "BadRequest", "Repeatability-First-Sent is in the future.")
         return request_id.lower()
 

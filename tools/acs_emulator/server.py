@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import trustme
@@ -618,7 +618,7 @@ class AcsEmulator:
                     headers=redact_headers(request.headers),
                     body=request.body,
                     status=response.status,
-                    at=datetime.now(timezone.utc),
+                    at=datetime.now(UTC),
                 )
             )
 

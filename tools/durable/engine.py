@@ -21,7 +21,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ class Clock:
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         self.time_scale = time_scale
-        self._base = datetime.now(h.UTC)
+        self._base = datetime.now(UTC)
         self._mono = time.monotonic()
 
     def now(self) -> datetime:

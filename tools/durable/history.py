@@ -8,12 +8,11 @@ The field names, casing and ``EventType`` integers are the ones
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
 Event = dict[str, Any]
-UTC = timezone.utc
 
 
 class EventType(IntEnum):
