@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from shared.recording_hosts import recording_url_problem
+from shared.recording_ids import instance_id_of_key, is_recording_id, recording_key
 from shared.times import parse_time
 
 EVENT_TYPE: Final = "Microsoft.Communication.RecordingFileStatusUpdated"
 MAX_CHUNKS: Final = 1000
 _DOCUMENT_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
-_RECORDING_ID: Final = re.compile(r"^[A-Za-z0-9+/_-]{1,1024}={0,2}$")
 _SAFE_TEXT: Final = re.compile(r"^[A-Za-z0-9 ._-]{0,64}$")
 _SUBJECT_KEYS: Final = frozenset({"call", "serverCallId", "recordingId"})
 
@@ -79,7 +79,7 @@ class ArchiveJob:
     @property
     def instance_id(self) -> str:
         """The orchestration id: the same recording always maps to the same instance."""
-        return f"archive-{self.recording_key}"
+        return instance_id_of_key(self.recording_key)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,14 +111,6 @@ class ArchiveJob:
         )
 
 
-def recording_key(recording_id: str) -> str:
-    """A name-safe, reversible-enough form of a recording id: base64url without padding."""
-    key = recording_id.replace("+", "-").replace("/", "_").rstrip("=")
-    if len(key) > 200:
-        key = "h" + hashlib.sha256(recording_id.encode()).hexdigest()
-    return key
-
-
 def parse_archive_event(
     *, event_type: str, subject: str, event_id: str, event_time: datetime | str | None, data: object
 ) -> ArchiveJob:
@@ -138,7 +130,7 @@ def parse_archive_event(
         raise InvalidEventError("chunk indexes and document ids must be unique")
     subject_parts = _subject_parts(subject)
     recording_id = subject_parts.get("recordingId")
-    if recording_id is not None and not _RECORDING_ID.fullmatch(recording_id):
+    if recording_id is not None and not is_recording_id(recording_id):
         raise InvalidEventError("the subject's recording id is malformed")
     when = _event_time(event_time)
     return ArchiveJob(

@@ -16,8 +16,8 @@ from typing import Any, Final
 from shared.archive_jobs import ArchiveJob
 from shared.archive_service import read_job
 from shared.archive_start import runtime_status_name, start_archive
-from shared.archive_status import archive_instance_id
 from shared.errors import STORAGE, ApiError, not_found, upstream
+from shared.recording_ids import archive_instance_id
 from shared.recordings import catalog
 from shared.settings import Settings
 

@@ -6,17 +6,13 @@ import asyncio
 from http import HTTPStatus
 from typing import Any
 
-from shared.archive_jobs import recording_key
 from shared.archive_service import delete_source_chunk, read_manifest, record_archive
 from shared.archive_start import runtime_status_name
 from shared.errors import ACS, STORAGE, ApiError, not_found, upstream
 from shared.recording_hosts import recording_url_problem
+from shared.recording_ids import archive_instance_id
 from shared.recordings import catalog
 from shared.settings import Settings
-
-
-def archive_instance_id(recording_id: str) -> str:
-    return f"archive-{recording_key(recording_id)}"
 
 
 def _manifest_of(settings: Settings, recording_id: str) -> dict[str, Any] | None:

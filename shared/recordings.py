@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import AzureError
 
@@ -14,6 +13,7 @@ from shared.catalog import Catalog, StartedRecording
 from shared.catalog_index import QueryError, parse_query
 from shared.clients import call_automation_client, table_service_client
 from shared.errors import ACS, STORAGE, ApiError, bad_request, upstream
+from shared.recording_ids import is_recording_id
 from shared.recording_options import StartRecordingOptions
 from shared.settings import Settings, StorageConnection
 
@@ -21,12 +21,10 @@ if TYPE_CHECKING:
     from azure.communication.callautomation import CallAutomationClient
 
 _LOG = logging.getLogger(__name__)
-# Real ids are unpadded base64 of a small JSON document; allow the base64 and base64url alphabets.
-_RECORDING_ID: Final = re.compile(r"^[A-Za-z0-9+/=_-]{1,1024}$")
 
 
 def checked_recording_id(value: str | None) -> str:
-    if not value or not _RECORDING_ID.fullmatch(value):
+    if not value or not is_recording_id(value):
         raise bad_request(
             "The recording id is not a valid ACS recording id.", "recordingId", code="InvalidRecordingId"
         )

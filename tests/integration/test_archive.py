@@ -16,7 +16,7 @@ import pytest
 import requests
 from azure.storage.blob import ContainerClient
 
-from shared.archive_jobs import recording_key
+from shared.recording_ids import recording_key
 from shared.settings import Settings
 from tests.support.api import on_recording
 from tests.support.archive import (

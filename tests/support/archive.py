@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shared.archive_jobs import recording_key
+from shared.recording_ids import recording_key
 from tests.support.api import eventually, on_recording, start
 from tests.support.functions import json_body
 from tools.acs_emulator import AcsEmulator

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared.archive_jobs import ArchiveJob, InvalidEventError, parse_archive_event, recording_key
+from shared.archive_jobs import ArchiveJob, InvalidEventError, parse_archive_event
+from shared.recording_ids import recording_key
 from tests.reference import load
 
 DOCS = load("recording-file-status-updated.eventgrid.docs.json")["events"][0]
