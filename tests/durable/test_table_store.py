@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import uuid
 
@@ -82,3 +84,35 @@ def test_table_store_start_semantics(azurite: Azurite, make_engine: EngineFactor
     assert engine.wait_for("again", timeout=10)["runtimeStatus"] == "Completed"
     engine.start_new("slow_steps", "again", 2)  # a Completed instance is replaced (ETag-conditional)
     assert engine.wait_for("again", timeout=10)["output"] == 2
+
+
+def test_a_history_of_a_thousand_chunk_archive_fits_in_the_table_store(azurite: Azurite) -> None:
+    # Uncompressed, the history of a 256-chunk archive passed Table storage's 1 MiB per entity and
+    # the orchestration stalled (EntityTooLarge); an event may carry 1,000 chunks.
+    store = _store(azurite, f"durable{uuid.uuid4().hex[:12]}")
+
+    def result(index: int) -> str:  # what archive_chunk answers, with hashes as random as real ones
+        digest = hashlib.sha256(str(index).encode()).hexdigest()
+        document = hashlib.md5(str(index).encode()).hexdigest()  # noqa: S324 - a name, not security
+        return json.dumps(
+            {
+                "index": index,
+                "documentId": f"0-eus-d3-{document}",
+                "sha256": digest,
+                "size": 4194304,
+                "blobName": f"2026/12/03/eyJQbGF0Zm9ybUVuZHBvaW50SWQi/{index:03d}-0-eus-d3-{document}.wav",
+            }
+        )
+
+    # scheduled and completed events for 1,000 chunks, then some
+    results = [{"EventType": 5, "TaskScheduledId": index, "Result": result(index)} for index in range(2500)]
+    record = InstanceRecord("big", "archive_recording", "exec", "{}", "Running", "t", "t", history=results)
+    store.create(record, ())
+    stored = store.get("big")
+    assert stored is not None
+    assert stored.history == results
+    stored.history.append({"EventType": 1})
+    store.update(stored)
+    again = store.get("big")
+    assert again is not None
+    assert len(again.history) == len(results) + 1
