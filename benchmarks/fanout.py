@@ -34,7 +34,7 @@ from typing import Any
 import requests
 
 from benchmarks.machine import describe
-from benchmarks.servers import REPO, write_json
+from benchmarks.servers import REPO, environment, write_json
 
 CHUNK_MEDIA_BYTES = 64 * 1024
 PARTICIPANTS = ("8:acs:fanout_a", "8:acs:fanout_b")
@@ -42,20 +42,6 @@ BYTES_PER_SECOND = 16_000 * 2 * len(PARTICIPANTS)  # 16 kHz, 16-bit, one channel
 EVENT_FUNCTION = "on_recording_file_status_updated"
 QUICK = ((1, 1), (1, 32), (1, 128), (8, 8))  # (recordings, chunks each)
 FULL = ((1, 1), (1, 32), (1, 256), (20, 8))
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextmanager
@@ -85,7 +71,7 @@ def local_stack() -> Iterator[dict[str, Any]]:
             "ACS_RESOURCE_ID": emulator.resource_id,
             "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
         }
-        with _environment(settings), emulator.loopback_dns():
+        with environment(settings), emulator.loopback_dns():
             current_settings.cache_clear()
             reset_clients()
             functions = index_app(worker_check=False)  # make test proves the worker accepts it

@@ -96,10 +96,10 @@ def running_emulator(*, activation_delay: float = 0.01) -> Iterator[Emulator]:
 
 
 @contextlib.contextmanager
-def trusting(emulator: Emulator) -> Iterator[None]:
-    """This process (requests, azure-core, ssl) trusts public CAs + the emulator CA while it runs."""
-    saved = {name: os.environ.get(name) for name in TRUST_VARIABLES}
-    os.environ.update(emulator.trust_env)
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """These variables set in this process while the block runs, then put back as they were."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -108,6 +108,13 @@ def trusting(emulator: Emulator) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def trusting(emulator: Emulator) -> Iterator[None]:
+    """This process (requests, azure-core, ssl) trusts public CAs + the emulator CA while it runs."""
+    with environment(emulator.trust_env):
+        yield
 
 
 def _stop(process: subprocess.Popen[str]) -> None:

@@ -14,9 +14,11 @@ import ssl
 import struct
 import time
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tools.http_server import LoopbackHttpServer
 
 from .http_types import JSON_CONTENT_TYPE, ApiError, ConnectionAbortError, Request, Response, internal_error
 
@@ -43,7 +45,7 @@ class _BodyError(Exception):
         self.message = message
 
 
-class TlsHttpServer(ThreadingHTTPServer):
+class TlsHttpServer(LoopbackHttpServer):
     """Threading server that performs the TLS handshake in the connection's own thread."""
 
     daemon_threads = True
@@ -57,9 +59,6 @@ class TlsHttpServer(ThreadingHTTPServer):
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         request.settimeout(HANDSHAKE_TIMEOUT)
-        # Headers and body go out in separate writes: without this, Nagle holds the body until the
-        # client's delayed ACK (40 ms per small response), a stall no real front end has.
-        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls = self.tls_context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError) as exc:

@@ -7,11 +7,10 @@ import json
 import logging
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -28,22 +27,10 @@ from tools.devhost.eventgrid import (
 from tools.devhost.invoke import binding_types, call_function
 from tools.devhost.routes import HttpRoute, http_routes
 from tools.devhost.worker_check import WorkerRefusedError, require_worker_accepts
+from tools.http_server import LoopbackHttpServer
 
 log = logging.getLogger("devhost")
 MAX_BODY = 100 * 1024 * 1024  # the Functions host's own request size limit
-
-
-class _HttpServer(ThreadingHTTPServer):
-    # The default listen backlog of 5 drops or resets connections when a burst arrives faster
-    # than they are accepted (20 concurrent clients were enough); the kernel caps it at somaxconn.
-    request_queue_size = 1024
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        # Headers and body are separate writes: without TCP_NODELAY, Nagle holds a small body until
-        # the client's delayed ACK (40 ms per answer). Kestrel, the Functions host's server, sets it.
-        connection, address = super().get_request()
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection, address
 
 
 class IndexingError(Exception):
@@ -100,7 +87,7 @@ class DevHost:
         self.functions = {function.get_function_name(): function for function in functions}
         self.durable_client = durable_client
         self.function_key = function_key or secrets.token_urlsafe(24)
-        self._server = _HttpServer((host, port), _handler_for(self))
+        self._server = LoopbackHttpServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self.base_url = f"http://{host}:{self.port}"

@@ -12,7 +12,6 @@ start 202 + management payload (400 + ``ExceptionMessage`` for an unknown orches
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from tools.durable.history import parse_time
 from tools.durable.store import COMPLETED, FAILED, TERMINATED, InstanceExistsError
+from tools.http_server import LoopbackHttpServer
 
 if TYPE_CHECKING:
     from tools.durable.engine import DurableEngine
@@ -228,22 +228,9 @@ def _exception_body(exc: Exception, exception_type: str | None = None) -> dict[s
     }
 
 
-class _Server(ThreadingHTTPServer):
-    # The default listen backlog of 5 drops connections when many orchestration clients call at
-    # once (as in a burst of Event Grid deliveries); the kernel caps this at somaxconn.
-    request_queue_size = 1024
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        # Headers and body are separate writes: without TCP_NODELAY, Nagle holds a small body until
-        # the client's delayed ACK (40 ms per answer). Kestrel, the Functions host's server, sets it.
-        connection, address = super().get_request()
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection, address
-
-
 def serve(engine: DurableEngine, host: str, port: int) -> ThreadingHTTPServer:
     handler = type("DurableApiHandler", (_Handler,), {"engine": engine})
-    server = _Server((host, port), handler)
+    server = LoopbackHttpServer((host, port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="durable-http", daemon=True).start()
     return server
