@@ -33,7 +33,7 @@ from typing import Any
 
 from benchmarks.machine import describe
 from benchmarks.servers import REPO, Admin, Emulator, MiB, running_emulator, write_json
-from shared.transfer import TransferOptions
+from shared.archive.transfer import TransferOptions
 from tools.azurite import Azurite, running_azurite
 
 # What the app runs: the benchmark cannot drift from the product's defaults.

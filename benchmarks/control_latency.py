@@ -90,7 +90,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def measure(iterations: int, budget_s: float = 60.0) -> dict[str, Any]:
-    from shared.recording_options import parse_start_request
+    from shared.recording.options import parse_start_request
 
     key = secrets.token_urlsafe(16)
     with running_azurite() as azurite, running_emulator() as emulator:

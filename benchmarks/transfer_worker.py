@@ -7,7 +7,7 @@ buffer has been allocated yet), reset the RSS high-water mark (`/proc/self/clear
 the measured transfer of every chunk in order; prints one JSON line with seconds and RSS.
 
 Methods:
-- `ours`: `shared.transfer.archive_chunk` with the app's own clients (`shared.clients`).
+- `ours`: `shared.archive.transfer.archive_chunk` with the app's own clients (`shared.clients`).
 - `seed`: one sequential `download_recording` per chunk streamed to a temp file, then one
   `upload_blob` of the file with the blob SDK's defaults (the quickstart's downloadToPath shape).
 - `wire`: benchmarks.wire (no SDK, hand-signed requests).
@@ -50,7 +50,7 @@ def _reset_peak() -> bool:
 
 
 def _chunk_job(chunk: dict[str, Any]) -> Any:
-    from shared.archive_jobs import ChunkJob
+    from shared.archive.events import ChunkJob
 
     return ChunkJob(
         index=int(chunk["index"]),
@@ -128,10 +128,10 @@ class Method:
 
     # -- ours -------------------------------------------------------------------------------------
     def _setup_ours(self) -> None:
-        from shared.archive_service import archive_container
+        from shared.archive.store import archive_container
+        from shared.archive.transfer import TransferOptions
         from shared.clients import call_automation_client
         from shared.settings import Settings
-        from shared.transfer import TransferOptions
 
         settings = Settings.from_env(self.env)
         self.container: Any = _NullContainer() if self.null_sink else archive_container(settings)
@@ -139,7 +139,7 @@ class Method:
         self.options = TransferOptions(range_bytes=self.range_bytes, in_flight=self.in_flight)
 
     def _ours(self, chunk: dict[str, Any], prefix: str) -> str:
-        from shared.transfer import archive_chunk
+        from shared.archive.transfer import archive_chunk
 
         result = archive_chunk(
             _chunk_job(chunk),

@@ -12,21 +12,23 @@ from typing import Any, Dict  # noqa: UP035 (see ActivityInput)
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.archive_jobs import InvalidEventError, parse_archive_event
-from shared.archive_links import checked_index, chunk_link
-from shared.archive_orchestration import (
+from shared.archive.activities import delete_source_chunk, record_archive, run_archive_chunk, store_job
+from shared.archive.chunk_links import checked_index, chunk_link
+from shared.archive.events import parse_archive_event
+from shared.archive.orchestration import (
     ARCHIVE_CHUNK,
     DELETE_SOURCE_CHUNK,
     ORCHESTRATOR,
     RECORD_ARCHIVE,
     archive_orchestration,
 )
-from shared.archive_rerun import rerun_archive
-from shared.archive_service import delete_source_chunk, record_archive, run_archive_chunk, store_job
-from shared.archive_start import start_archive
-from shared.archive_status import archive_status, delete_archived_source
+from shared.archive.rerun import rerun_archive
+from shared.archive.source_deletion import delete_archived_source
+from shared.archive.start import start_archive
+from shared.archive.status import archive_status
+from shared.errors import InvalidEventError
 from shared.http import api_handler, api_handler_async, json_response
-from shared.recordings import checked_recording_id
+from shared.recording_ids import checked_recording_id
 from shared.settings import current_settings
 
 bp = df.Blueprint()

@@ -8,8 +8,10 @@ from http import HTTPStatus
 import azure.functions as func
 
 from shared.http import api_handler, empty_response, json_response, read_json
-from shared.recording_options import parse_start_request
-from shared.recordings import RecordingControl, checked_recording_id, list_catalog
+from shared.recording.catalog_table import list_catalog
+from shared.recording.control import RecordingControl
+from shared.recording.options import parse_start_request
+from shared.recording_ids import checked_recording_id
 from shared.settings import current_settings
 
 bp = func.Blueprint()

@@ -1,4 +1,4 @@
-"""The retention timer: once a day, archives past ARCHIVE_RETENTION_DAYS are deleted (shared/retention.py)."""
+"""The retention timer: once a day, archives past ARCHIVE_RETENTION_DAYS are deleted (archive.retention)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.retention import apply_retention
+from shared.archive.retention import apply_retention
 from shared.settings import current_settings
 
 bp = func.Blueprint()

@@ -1,7 +1,38 @@
-"""Error types of the HTTP API and the one mapping from azure-core / ACS errors to them.
+"""Every exception the product raises on purpose, and the one mapping of failures to HTTP answers.
 
 Why one place: every route must answer the same way for the same failure, a client mistake must
 never surface as a 500, and nothing from a credential may reach a response body or a log line.
+
+The tree, and where each kind ends:
+
+    Exception
+    +-- ApiError              an answer: status, stable code, message, field. Routes raise it; the
+    |                         HTTP boundary (shared.http) renders it as is.
+    +-- SettingsError         a setting missing or malformed (names the setting, never the value):
+    |                         500 ConfigurationError; a timer or activity fails and is retried.
+    +-- TransferError         a chunk could not be archived as verified bytes: the activity fails
+    |                         and Durable retries it; after the last retry the archive is Failed.
+    +-- ValueError
+    |   +-- InvalidEventError an Event Grid event that cannot be archived: logged and dropped,
+    |   |                     never retried (a forged or malformed event must not loop).
+    |   +-- QueryError        a malformed listing parameter: 400 naming it.
+    +-- azure.core.exceptions.AzureError (what the SDKs raise)
+        +-- UntrustedHostError  a request or redirect hop off the allow-list: refused before any
+        |                       byte is sent; fails the chunk like any other download error.
+        +-- the SDKs' own      mapped where the call is made, inside `upstream(ACS)` or
+                               `upstream(STORAGE)`, to an ApiError naming that service
+                               (`from_azure_error`). One that escapes unmapped is a defect: the
+                               boundary logs it as such and answers 502 without naming a service.
+
+Anything else reaching the HTTP boundary is a bug: logged with its traceback, answered 500
+InternalError with no exception text.
+
+The catalog (Table storage) is an index, never the only record: ACS holds the live state and the
+manifest the archive's. So a catalog outage fails an answer only when the catalog *is* the answer
+(listings, archive lookups, links, state callbacks, which ACS then retries); it degrades the answer
+when the catalog only adds to it (a recording's status answers `catalog: null`); and after ACS
+already acted (a started recording) it is logged, not raised, since a retry would act twice.
+Those two exceptions live in shared.recording.catalog_table, beside the reads and writes.
 """
 
 from __future__ import annotations
@@ -55,8 +86,53 @@ def not_found(message: str, target: str | None = None) -> ApiError:
     return ApiError(HTTPStatus.NOT_FOUND, "NotFound", message, target)
 
 
+class SettingsError(Exception):
+    """A setting is missing or malformed; `setting` names it, the value is never included."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"setting {setting} {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+class TransferError(Exception):
+    """The chunk could not be archived as verified bytes; the activity fails and is retried."""
+
+
+class InvalidEventError(ValueError):
+    """The event cannot be archived; it is logged and dropped, never retried."""
+
+
+class QueryError(ValueError):
+    """A query parameter is malformed; `target` names it."""
+
+    def __init__(self, target: str, message: str) -> None:
+        super().__init__(message)
+        self.target = target
+
+
+class UntrustedHostError(AzureError):
+    """A request (usually a redirect hop) to a host that is neither ACS nor a recording host."""
+
+
 ACS: Final = "Azure Communication Services"
 STORAGE: Final = "Azure Storage"
+UNNAMED: Final = "An Azure service"  # for an SDK error that escaped its `upstream(...)` block
+
+
+def api_error_for(error: BaseException) -> ApiError:
+    """What the HTTP boundary answers for any exception: the tree in this module's docstring."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, SettingsError):
+        return ApiError(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "ConfigurationError", f"The service is misconfigured: {error}."
+        )
+    if isinstance(error, QueryError):
+        return bad_request(str(error), error.target)
+    if isinstance(error, AzureError):
+        return from_azure_error(error, service=UNNAMED)
+    return ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "An unexpected error occurred.")
 
 
 @contextmanager

@@ -13,8 +13,7 @@ from typing import Any, Final
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared.errors import STORAGE, ApiError, bad_request, from_azure_error
-from shared.settings import SettingsError
+from shared.errors import ApiError, QueryError, SettingsError, api_error_for, bad_request
 
 MAX_BODY_BYTES: Final = 64 * 1024
 # Our bodies nest 4 levels at most; json.loads recurses once per level (RecursionError near 1000),
@@ -88,28 +87,19 @@ def read_json(req: func.HttpRequest) -> Any:
 
 
 def _answer_for(error: Exception, name: str) -> func.HttpResponse:
-    """The one place an exception becomes an HTTP answer."""
-    if isinstance(error, ApiError):
-        if error.status >= 500:
-            _LOG.warning("%s answered %s %s", name, error.status, error.code)
-        return error_response(error)
-    if isinstance(error, SettingsError):
+    """The one place an exception becomes an HTTP answer (the mapping is shared.errors')."""
+    answer = api_error_for(error)
+    if isinstance(error, ApiError | QueryError):
+        if answer.status >= 500:
+            _LOG.warning("%s answered %s %s", name, answer.status, answer.code)
+    elif isinstance(error, SettingsError):
         _LOG.error("Configuration error: %s", error)
-        return error_response(
-            ApiError(
-                HTTPStatus.INTERNAL_SERVER_ERROR,
-                "ConfigurationError",
-                f"The service is misconfigured: {error}.",
-            )
-        )
-    if isinstance(error, AzureError):
-        mapped = from_azure_error(error, service=STORAGE)
-        _LOG.warning("Storage call failed: %s -> %s %s", type(error).__name__, mapped.status, mapped.code)
-        return error_response(mapped)
-    _LOG.error("Unhandled error in %s", name, exc_info=error)
-    return error_response(
-        ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", "An unexpected error occurred.")
-    )
+    elif isinstance(error, AzureError):
+        # A defect: every SDK call is made inside `upstream(service)`, which names the service.
+        _LOG.error("%s: an SDK error escaped its upstream() block: %s", name, type(error).__name__)
+    else:
+        _LOG.error("Unhandled error in %s", name, exc_info=error)
+    return error_response(answer)
 
 
 def api_handler_async(handler: AsyncHandler) -> AsyncHandler:

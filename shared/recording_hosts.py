@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import AzureError
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
+from shared.errors import UntrustedHostError
 from shared.urls import https_url_problem
 
 RECORDING_HOST_SUFFIXES: Final = (
@@ -43,10 +43,6 @@ def recording_url_problem(url: object) -> str | None:
     if parts.port not in (None, 443):
         return "must use the default https port"
     return None
-
-
-class UntrustedHostError(AzureError):
-    """A request (usually a redirect hop) to a host that is neither ACS nor a recording host."""
 
 
 class AllowListPolicy(SansIOHTTPPolicy[Any, Any]):

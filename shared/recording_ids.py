@@ -10,6 +10,8 @@ import hashlib
 import re
 from typing import Final
 
+from shared.errors import bad_request
+
 # Real ids are unpadded base64 of a small JSON document; allow the base64 and base64url alphabets,
 # with `=` only as trailing padding.
 _RECORDING_ID: Final = re.compile(r"^[A-Za-z0-9+/_-]{1,1024}={0,2}$")
@@ -35,3 +37,11 @@ def instance_id_of_key(key: str) -> str:
 
 def archive_instance_id(recording_id: str) -> str:
     return instance_id_of_key(recording_key(recording_id))
+
+
+def checked_recording_id(value: str | None) -> str:
+    if not value or not is_recording_id(value):
+        raise bad_request(
+            "The recording id is not a valid ACS recording id.", "recordingId", code="InvalidRecordingId"
+        )
+    return value

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import urlsplit
 
+from shared.errors import SettingsError
 from shared.urls import is_loopback_host
 
 DEFAULT_ARCHIVE_CONTAINER = "recordings"
@@ -31,15 +32,6 @@ MAX_LINK_LIFETIME_SECONDS = 24 * 60 * 60
 MAX_RETENTION_DAYS = 36500
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-
-
-class SettingsError(Exception):
-    """A setting is missing or malformed; `setting` names it, the value is never included."""
-
-    def __init__(self, setting: str, problem: str) -> None:
-        super().__init__(f"setting {setting} {problem}")
-        self.setting = setting
-        self.problem = problem
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.callback_auth import reset_openid_cache
 from shared.clients import reset_clients
-from shared.recordings import reset_catalog
+from shared.recording.callback_auth import reset_openid_cache
+from shared.recording.catalog_table import reset_catalog
 from shared.settings import Settings, current_settings
 from tests.support.callback_receiver import Receiver, callback_receiver
 from tests.support.tls import trusting
@@ -54,7 +54,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcsEmulator]:
 
 
 def _reset() -> None:
-    from shared.archive_service import reset_containers
+    from shared.archive.store import reset_containers
 
     reset_containers()
     current_settings.cache_clear()

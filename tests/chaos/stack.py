@@ -24,7 +24,7 @@ import certifi
 import requests
 from azure.storage.blob import ContainerClient
 
-from shared.blob_layout import event_blob_name
+from shared.archive.blob_layout import event_blob_name
 from tests.chaos.host_process import HostProcess
 from tools.acs_emulator import AcsEmulator
 from tools.acs_emulator.content_api import CONTENT_PATH, OBJECT_PATH

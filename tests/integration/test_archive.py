@@ -369,7 +369,8 @@ def delete_content(engine: DurableEngine, recording_id: str) -> Any:
 def test_a_failed_rerun_does_not_erase_the_completed_manifest(
     host: DevHost, engine: DurableEngine, emulator: AcsEmulator, app_settings: Settings
 ) -> None:
-    from shared.archive_service import read_manifest, record_archive
+    from shared.archive.activities import record_archive
+    from shared.archive.store import read_manifest_document as read_manifest
 
     recording_id = record(emulator, seconds=2)
     manifest_name = archived(engine, recording_id)["output"]["manifest"]

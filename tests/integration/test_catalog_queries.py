@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from shared.callback_events import RecordingCallbackEvent
-from shared.catalog import Catalog, call_partition, recording_partition
-from shared.recordings import catalog
+from shared.recording.callback_events import RecordingCallbackEvent
+from shared.recording.catalog import Catalog, call_partition, recording_partition
+from shared.recording.catalog_table import catalog
 from shared.settings import Settings
 from tests.support.functions import indexed_functions
 from tools.devhost import DevHost
@@ -134,7 +134,7 @@ def old_layout_recording(app_settings: Settings, recording_id: str, call: str, a
             "stateChanges": "[]",
         }
     )
-    from shared.catalog_index import key_hash
+    from shared.recording.catalog_index import key_hash
 
     table.create_entity(
         {"PartitionKey": call_partition(call), "RowKey": key_hash(recording_id), "recordingId": recording_id}

@@ -18,12 +18,12 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContainerClient
 
-from shared.archive_jobs import ChunkJob
-from shared.archive_service import archive_container
+from shared.archive.events import ChunkJob
+from shared.archive.store import archive_container
+from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client
-from shared.recording_hosts import UntrustedHostError
+from shared.errors import UntrustedHostError
 from shared.settings import Settings
-from shared.transfer import TransferOptions, archive_chunk
 from tests.support.chunks import chunk_job
 from tools.acs_emulator import AcsEmulator
 

@@ -20,8 +20,8 @@ import trustme
 from azure.core.credentials import AccessToken
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from shared.download_links import DelegationKeys, blob_link
-from shared.settings import SettingsError
+from shared.archive.blob_links import DelegationKeys, blob_link
+from shared.errors import SettingsError
 from tools.acs_emulator.entra import SYSTEM_ASSIGNED_CLIENT_ID, EntraIssuer
 from tools.azurite import Azurite, running_azurite
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from shared.archive_service import archive_container
+from shared.archive.store import archive_container
+from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client, reset_clients
 from shared.settings import Settings, current_settings
-from shared.transfer import TransferOptions, archive_chunk
 from tests.support.api import start
 from tests.support.chunks import chunk_job
 from tests.support.functions import json_body

@@ -10,7 +10,7 @@ import pytest
 import requests
 from azure.storage.blob import ContainerClient
 
-from shared.retention import apply_retention
+from shared.archive.retention import apply_retention
 from shared.settings import Settings, current_settings
 from tests.support.archive import archived, record
 from tests.support.functions import function_named

@@ -31,7 +31,7 @@ def post_callback(body: Any, authorization: str | None) -> Any:
 
 
 def catalog_of(recording_id: str) -> Any:
-    from shared.recordings import catalog
+    from shared.recording.catalog_table import catalog
     from shared.settings import current_settings
 
     return catalog(current_settings()).get(recording_id)
@@ -174,9 +174,9 @@ def test_a_start_failure_reported_before_the_start_is_cataloged_keeps_its_error(
 ) -> None:
     from datetime import datetime
 
-    from shared.catalog import StartedRecording
-    from shared.recording_options import parse_start_request
-    from shared.recordings import catalog
+    from shared.recording.catalog import StartedRecording
+    from shared.recording.catalog_table import catalog
+    from shared.recording.options import parse_start_request
     from shared.settings import current_settings
 
     failed = copy.deepcopy(real_state_changed_event())

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import sys
 
-from shared.archive_jobs import ChunkJob
-from shared.archive_service import archive_container
+from shared.archive.events import ChunkJob
+from shared.archive.store import archive_container
+from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client
 from shared.settings import current_settings
-from shared.transfer import TransferOptions, archive_chunk
 from tools.acs_emulator.loopback_dns import loopback_dns
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.archive_jobs import ChunkJob
+from shared.archive.events import ChunkJob
 from tools.acs_emulator.recording_files import RecordingChunk
 
 

@@ -27,7 +27,7 @@ def test_a_missed_target_says_by_how_much() -> None:
 
 
 def test_the_committed_run_measured_the_apps_own_defaults() -> None:
-    from shared.transfer import TransferOptions
+    from shared.archive.transfer import TransferOptions
 
     ours = [case for case in _committed()["cases"] if case["method"] == "ours"]
     defaults = TransferOptions()

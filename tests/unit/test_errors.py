@@ -14,7 +14,7 @@ from azure.core.exceptions import (
 )
 from azure.core.rest import HttpRequest
 
-from shared.errors import STORAGE, from_azure_error
+from shared.errors import STORAGE, ApiError, QueryError, SettingsError, api_error_for, from_azure_error
 
 
 class FakeResponse:
@@ -102,3 +102,32 @@ def test_storage_errors_name_storage_not_acs() -> None:
 def test_error_body_has_code_message_and_target() -> None:
     error = from_azure_error(http_error(400, {"error": {"code": "x", "message": "m"}}))
     assert error.body() == {"error": {"code": "RejectedByService", "message": "m"}}
+
+
+def test_an_api_error_is_answered_as_it_is() -> None:
+    error = ApiError(409, "Conflict", "busy")
+    assert api_error_for(error) is error
+
+
+def test_a_malformed_query_is_a_400_naming_the_parameter() -> None:
+    answer = api_error_for(QueryError("from", "not a time"))
+    assert (answer.status, answer.target, answer.message) == (400, "from", "not a time")
+
+
+def test_a_settings_error_is_a_500_configuration_error_naming_the_setting_only() -> None:
+    answer = api_error_for(SettingsError("ACS_CONNECTION_STRING", "is malformed"))
+    assert (answer.status, answer.code) == (500, "ConfigurationError")
+    assert "ACS_CONNECTION_STRING" in answer.message
+
+
+def test_an_sdk_error_that_escaped_its_upstream_block_names_no_particular_service() -> None:
+    answer = api_error_for(ServiceRequestError("connection refused to secret-host"))
+    assert (answer.status, answer.code) == (502, "UpstreamUnavailable")
+    assert answer.message == "An Azure service could not be reached."
+    assert "secret-host" not in answer.message
+
+
+def test_any_other_exception_is_a_500_without_its_text() -> None:
+    answer = api_error_for(KeyError("password=hunter2"))
+    assert (answer.status, answer.code) == (500, "InternalError")
+    assert "hunter2" not in answer.message

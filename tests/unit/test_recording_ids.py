@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.recording_ids import archive_instance_id, is_recording_id, recording_key
-from tests.unit.test_archive_jobs import RECORDING_ID, event_grid, parse
+from tests.unit.archive.test_events import RECORDING_ID, event_grid, parse
 
 
 def test_the_event_and_the_archive_route_derive_the_same_instance_id() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from shared.retention import archive_prefix, is_due
+from shared.archive.retention import archive_prefix, is_due
 from tests.unit.test_infra_bicep import INFRA
 
 MAIN = (INFRA / "main.bicep").read_text()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.settings import Settings, SettingsError
+from shared.errors import SettingsError
+from shared.settings import Settings
 
 ACS = "endpoint=https://myacs.communication.azure.com/;accesskey=c2VjcmV0LWtleS12YWx1ZQ=="
 STORAGE = (

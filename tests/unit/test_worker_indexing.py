@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shared.archive_orchestration import ARCHIVE_CHUNK, DELETE_SOURCE_CHUNK, ORCHESTRATOR, RECORD_ARCHIVE
+from shared.archive.orchestration import ARCHIVE_CHUNK, DELETE_SOURCE_CHUNK, ORCHESTRATOR, RECORD_ARCHIVE
 from tools.devhost.worker_check import (
     WorkerIndex,
     WorkerRefusedError,

@@ -1,0 +1,61 @@
+"""Starting an archive exactly once per recording, whatever Event Grid delivers.
+
+Event Grid delivers at least once, concurrently and out of order. The instance id is derived
+from the recording, a delivery for an archive that is pending, running or completed starts
+nothing, and a failed or terminated one is started again. host.json's
+`overridableExistingInstanceStates: NonRunningStates` asks the host to refuse a start of a running
+instance, and a refused start is re-checked and reported as already running; but the Azure Storage
+backend checks and then writes, so two starts racing for one id can both run. Nothing depends on
+the refusal: every activity is idempotent (a chunk converges on one verified blob, the manifest and
+the catalog are rewritten with the same content), so a doubled start costs work, never an archive.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final, Literal
+
+from shared.archive.events import ArchiveJob
+from shared.archive.orchestration import ORCHESTRATOR, orchestration_input
+
+_LOG = logging.getLogger(__name__)
+ACTIVE_STATES: Final = frozenset({"Pending", "Running", "Completed", "ContinuedAsNew", "Suspended"})
+
+Outcome = Literal["started", "restarted", "alreadyActive"]
+
+
+def runtime_status_name(status: Any) -> str | None:
+    """`OrchestrationRuntimeStatus.Running` -> "Running"; None when there is no instance."""
+    if status is None:
+        return None
+    value = getattr(status, "runtime_status", None)
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def should_start(existing_status: str | None) -> bool:
+    return existing_status not in ACTIVE_STATES
+
+
+async def start_archive(client: Any, job: ArchiveJob, *, delete_source: bool) -> Outcome:
+    """Start the archive orchestration for `job` unless one is active or done."""
+    instance_id = job.instance_id
+    before = runtime_status_name(await client.get_status(instance_id))
+    if not should_start(before):
+        _LOG.info("Archive %s is already %s; nothing started", instance_id, before)
+        return "alreadyActive"
+    try:
+        await client.start_new(
+            ORCHESTRATOR, instance_id, orchestration_input(job, delete_source=delete_source)
+        )
+    except Exception:
+        now = runtime_status_name(await client.get_status(instance_id))
+        if now in ACTIVE_STATES:  # a concurrent delivery won the race; the host refused ours
+            _LOG.info("Archive %s was started by a concurrent delivery", instance_id)
+            return "alreadyActive"
+        raise
+    _LOG.info(
+        "Archive %s %s for %d chunks", instance_id, "restarted" if before else "started", len(job.chunks)
+    )
+    return "restarted" if before else "started"

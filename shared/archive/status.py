@@ -1,0 +1,41 @@
+"""`GET .../archive`: the orchestration's status in Durable's own words, plus the stored manifest."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from shared.archive.start import runtime_status_name
+from shared.archive.store import read_manifest_document
+from shared.errors import STORAGE, not_found, upstream
+from shared.recording.catalog_table import catalog
+from shared.recording_ids import archive_instance_id
+from shared.settings import Settings
+
+
+def _manifest_of(settings: Settings, recording_id: str) -> dict[str, Any] | None:
+    with upstream(STORAGE):
+        archive = catalog(settings).archive_of(recording_id)
+        return read_manifest_document(settings, str(archive["manifestBlobName"])) if archive else None
+
+
+async def archive_status(settings: Settings, client: Any, recording_id: str) -> dict[str, Any]:
+    instance_id = archive_instance_id(recording_id)
+    status = await client.get_status(instance_id)
+    runtime = runtime_status_name(status)
+    manifest = await asyncio.to_thread(_manifest_of, settings, recording_id)  # keep the loop free
+    if runtime is None and manifest is None:
+        raise not_found("No archive exists for this recording.", "recordingId")
+    return {
+        "recordingId": recording_id,
+        "instanceId": instance_id,
+        "runtimeStatus": runtime,
+        "customStatus": getattr(status, "custom_status", None) if runtime else None,
+        "createdTime": _time(getattr(status, "created_time", None)) if runtime else None,
+        "lastUpdatedTime": _time(getattr(status, "last_updated_time", None)) if runtime else None,
+        "manifest": manifest,
+    }
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else None)

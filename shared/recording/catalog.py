@@ -1,0 +1,361 @@
+"""The recording catalog in Azure Table storage: options, state changes, last error.
+
+Entity keys are hashes of the ids because ACS ids are base64 and may contain '/', which Table
+storage forbids in keys. The recording itself is `rec-<hash(recordingId)>` / `recording`; the index
+rows that answer queries by time, state, archive status and call share the table (catalog_index.py).
+The first layout's call index (`call-<hash(serverCallId)>` / `<hash(recordingId)>`) is migrated as read.
+
+Callbacks may arrive concurrently and out of order: updates are optimistic (ETag) with retries,
+events are de-duplicated by CloudEvent id, and `state` follows the latest event *time*.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+
+from shared.recording.callback_events import RecordingCallbackEvent
+from shared.recording.catalog_index import MAX_PAGE_SIZE, CatalogQuery, index_keys, matches
+from shared.recording.options import StartRecordingOptions
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient
+
+MAX_STATE_CHANGES: Final = 200
+_ATTEMPTS: Final = 8
+_RECORDING_ROW: Final = "recording"
+
+
+def _key(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:40]
+
+
+def recording_partition(recording_id: str) -> str:
+    return f"rec-{_key(recording_id)}"
+
+
+def call_partition(server_call_id: str) -> str:
+    return f"call-{_key(server_call_id)}"
+
+
+@dataclass(frozen=True)
+class StartedRecording:
+    recording_id: str
+    state: str
+    kind: str
+    options: StartRecordingOptions
+    at: datetime
+
+
+def started_entity(started: StartedRecording) -> dict[str, Any]:
+    """The entity written when our API starts a recording."""
+    call = started.options.call
+    return {
+        "PartitionKey": recording_partition(started.recording_id),
+        "RowKey": _RECORDING_ROW,
+        "recordingId": started.recording_id,
+        "serverCallId": call.id if call.kind == "serverCallId" else None,
+        "callLocatorKind": call.kind,
+        "callLocatorId": call.id,
+        "kind": started.kind,
+        "state": started.state,
+        "options": json.dumps(started.options.to_json(), separators=(",", ":")),
+        "createdAt": started.at.isoformat(),
+        "updatedAt": started.at.isoformat(),
+        "stateChanges": "[]",
+    }
+
+
+def apply_event(entity: dict[str, Any] | None, event: RecordingCallbackEvent) -> dict[str, Any] | None:
+    """The entity after `event`, or None when the event changes nothing (a duplicate)."""
+    current = (
+        dict(entity)
+        if entity is not None
+        else {
+            "PartitionKey": recording_partition(event.recording_id),
+            "RowKey": _RECORDING_ROW,
+            "recordingId": event.recording_id,
+            "createdAt": event.time.isoformat(),
+            "stateChanges": "[]",
+        }
+    )
+    changes: list[dict[str, Any]] = json.loads(current.get("stateChanges") or "[]")
+    if any(change.get("eventId") == event.event_id for change in changes):
+        return None
+    change: dict[str, Any] = {"state": event.state, "time": event.time.isoformat(), "eventId": event.event_id}
+    if event.result is not None:
+        change["result"] = event.result.to_json()
+    changes.append(change)
+    changes.sort(key=lambda item: datetime.fromisoformat(item["time"]))
+    current["stateChanges"] = json.dumps(changes[-MAX_STATE_CHANGES:], separators=(",", ":"))
+    current["state"] = changes[-1]["state"]
+    current["updatedAt"] = changes[-1]["time"]
+    if event.server_call_id and not current.get("serverCallId"):
+        current["serverCallId"] = event.server_call_id
+    if event.is_failure:
+        current["lastError"] = json.dumps(
+            {"time": event.time.isoformat(), **(event.result.to_json() if event.result else {})},
+            separators=(",", ":"),
+        )
+    return current
+
+
+def entity_to_json(entity: dict[str, Any]) -> dict[str, Any]:
+    """A catalog entity as our API shows it."""
+    body: dict[str, Any] = {
+        "recordingId": entity.get("recordingId"),
+        "serverCallId": entity.get("serverCallId"),
+        "state": entity.get("state"),
+        "kind": entity.get("kind"),
+        "options": json.loads(entity["options"]) if entity.get("options") else None,
+        "createdAt": entity.get("createdAt"),
+        "updatedAt": entity.get("updatedAt"),
+        "stateChanges": json.loads(entity.get("stateChanges") or "[]"),
+        "lastError": json.loads(entity["lastError"]) if entity.get("lastError") else None,
+        "archive": json.loads(entity["archive"]) if entity.get("archive") else None,
+    }
+    return body
+
+
+def _clean(entity: dict[str, Any]) -> dict[str, Any]:
+    """Drop bookkeeping keys and nulls (Table storage stores no null properties)."""
+    return {k: v for k, v in entity.items() if not k.startswith("__") and v is not None}
+
+
+class Catalog:
+    """Reads and writes catalog entities; every write is conditional, so none is lost. After each write
+    the entity's index rows (shared/recording/catalog_index.py) are brought in line with it."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def record_started(self, started: StartedRecording) -> None:
+        entity = started_entity(started)
+        for _ in range(_ATTEMPTS):
+            existing = self._read(started.recording_id)
+            if existing is None:
+                try:
+                    self._table.create_entity(_clean(entity))
+                except ResourceExistsError:
+                    continue
+                self._reindex(None, entity)
+                break
+            # A callback got here first: keep all it wrote, add what only the start knows.
+            start_only = {k: entity[k] for k in ("callLocatorKind", "callLocatorId", "kind", "options")}
+            merged = {**existing, **start_only}
+            merged["serverCallId"] = existing.get("serverCallId") or entity["serverCallId"]
+            if self._replace(merged, existing):
+                self._reindex(existing, merged)
+                break
+        else:
+            raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
+
+    def apply(self, event: RecordingCallbackEvent) -> None:
+        for _ in range(_ATTEMPTS):
+            existing = self._read(event.recording_id)
+            updated = apply_event(existing, event)
+            if updated is None:
+                return
+            if existing is None:
+                try:
+                    self._table.create_entity(_clean(updated))
+                except ResourceExistsError:
+                    continue
+            elif not self._replace(updated, existing):
+                continue
+            self._reindex(existing, updated)
+            return
+        raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
+
+    def record_archive(
+        self, recording_id: str, archive: dict[str, Any], created_at: str | None = None
+    ) -> None:
+        """Set the archive's summary on the recording's entity (created if unknown, dated `created_at`)."""
+        fields = {"archive": json.dumps(archive, separators=(",", ":"))}
+        self._mutate(recording_id, lambda _: fields, created_at)
+
+    def record_event(self, recording_id: str, event_blob_name: str, created_at: str | None = None) -> None:
+        """Point the recording's entity at its stored archive event (created if unknown)."""
+        self._mutate(recording_id, lambda _: {"archiveEvent": event_blob_name}, created_at)
+
+    def mark_expired(self, recording_id: str, at: datetime) -> None:
+        """The archive was deleted by retention: its status becomes `Expired` (idempotent)."""
+
+        def expire(entity: dict[str, Any]) -> dict[str, Any]:
+            archive = json.loads(entity.get("archive") or "{}")
+            if archive.get("status") == "Expired":
+                return {}
+            archive.update(
+                {"status": "Expired", "expiredAt": at.isoformat(), "previousStatus": archive.get("status")}
+            )
+            return {"archive": json.dumps(archive, separators=(",", ":"))}
+
+        self._mutate(recording_id, expire, None, create=False)
+
+    def event_of(self, recording_id: str) -> str | None:
+        """The blob name of the recording's stored archive event, if one arrived."""
+        entity = self._read(recording_id)
+        return str(entity["archiveEvent"]) if entity and entity.get("archiveEvent") else None
+
+    def archive_of(self, recording_id: str) -> dict[str, Any] | None:
+        entity = self._read(recording_id)
+        if entity is None or not entity.get("archive"):
+            return None
+        archive: dict[str, Any] = json.loads(entity["archive"])
+        return archive
+
+    def get(self, recording_id: str) -> dict[str, Any] | None:
+        entity = self._read(recording_id)
+        return entity_to_json(entity) if entity is not None else None
+
+    def list_for_call(self, server_call_id: str) -> list[dict[str, Any]]:
+        """Every recording of a call, newest first (small: one call has a handful)."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        query = CatalogQuery("serverCallId", server_call_id, None, None, MAX_PAGE_SIZE)
+        while True:
+            page, token = self.query(query, token)
+            found.extend(page)
+            if token is None:
+                return found
+
+    def query(self, query: CatalogQuery, token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of entries, newest first, and the token for the next page (None: no more)."""
+        if query.kind == "serverCallId" and token is None:
+            self._migrate_call_index(query.value)
+        partitions = query.partitions()
+        resumed = query.resume(token)
+        first, after = (partitions.index(resumed[0]), resumed[1]) if resumed else (0, None)
+        low, high = query.row_range()
+        entries: list[dict[str, Any]] = []
+        for position in range(first, len(partitions)):
+            partition = partitions[position]
+            conditions, parameters = ["PartitionKey eq @pk"], {"pk": partition}
+            for name, operator, value in (("after", "gt", after), ("low", "ge", low), ("high", "lt", high)):
+                if value is not None:
+                    conditions.append(f"RowKey {operator} @{name}")
+                    parameters[name] = value
+            rows = self._table.query_entities(
+                " and ".join(conditions), parameters=parameters, results_per_page=query.page_size
+            )
+            for row in rows:
+                entity = self._read(str(row.get("recordingId") or ""))
+                if entity is not None and matches(query.kind, query.value, entity):
+                    entries.append(entity_to_json(entity))
+                if len(entries) == query.page_size:
+                    return entries, query.token(partition, str(row["RowKey"]))
+            after = None
+        return entries, None
+
+    def backfill(self) -> int:
+        """Write the index rows of every recording entity (a full scan: run once after upgrading, for
+        entities written before the index existed). Returns how many entities were indexed."""
+        count = 0
+        for entity in self._table.query_entities("RowKey eq @row", parameters={"row": _RECORDING_ROW}):
+            self._reindex(None, dict(entity))
+            count += 1
+        return count
+
+    def _migrate_call_index(self, server_call_id: str) -> None:
+        """Rows of the first layout (`call-<hash>` / `<hash(recordingId)>`, no time order) are turned into
+        index rows of this one, then deleted; read once per call, as it is listed."""
+        old = list(
+            self._table.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": call_partition(server_call_id)}
+            )
+        )
+        for row in old:
+            entity = self._read(str(row.get("recordingId") or ""))
+            if entity is not None:
+                self._reindex(None, entity)
+            with contextlib.suppress(ResourceNotFoundError):
+                self._table.delete_entity(row["PartitionKey"], row["RowKey"])
+
+    def _mutate(
+        self,
+        recording_id: str,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+        created_at: str | None,
+        *,
+        create: bool = True,
+    ) -> None:
+        for _ in range(_ATTEMPTS):
+            existing = self._read(recording_id)
+            if existing is None:
+                if not create:
+                    return
+                fresh = {
+                    "PartitionKey": recording_partition(recording_id),
+                    "RowKey": _RECORDING_ROW,
+                    "recordingId": recording_id,
+                    "stateChanges": "[]",
+                    **({"createdAt": created_at} if created_at else {}),
+                }
+                fresh.update(change(fresh))
+                try:
+                    self._table.create_entity(_clean(fresh))
+                except ResourceExistsError:
+                    continue
+                self._reindex(None, fresh)
+                return
+            fields = change(existing)
+            if not fields:
+                return
+            updated = {**existing, **fields}
+            if not updated.get("createdAt") and created_at:
+                updated["createdAt"] = created_at
+            if self._replace(updated, existing):
+                self._reindex(existing, updated)
+                return
+        raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
+
+    def _read(self, recording_id: str) -> dict[str, Any] | None:
+        if not recording_id:
+            return None
+        try:
+            entity = self._table.get_entity(recording_partition(recording_id), _RECORDING_ROW)
+        except ResourceNotFoundError:
+            return None
+        if entity.get("recordingId") != recording_id:  # a hash collision: treat as absent
+            return None
+        result = dict(entity)
+        result["__etag"] = entity.metadata["etag"]
+        return result
+
+    def _replace(self, updated: dict[str, Any], existing: dict[str, Any]) -> bool:
+        from azure.data.tables import UpdateMode
+
+        try:
+            self._table.update_entity(
+                _clean(updated),
+                mode=UpdateMode.REPLACE,
+                etag=existing["__etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceModifiedError, ResourceNotFoundError):
+            return False
+        return True
+
+    def _reindex(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        """Write the index rows `after` needs, then delete those only `before` had (readers skip stale)."""
+        wanted = index_keys(after)
+        for partition, row in sorted(wanted):
+            self._table.upsert_entity(
+                {
+                    "PartitionKey": partition,
+                    "RowKey": row,
+                    "recordingId": after["recordingId"],
+                    "createdAt": after.get("createdAt"),
+                }
+            )
+        for partition, row in sorted(index_keys(before or {}) - wanted):
+            with contextlib.suppress(ResourceNotFoundError):
+                self._table.delete_entity(partition, row)

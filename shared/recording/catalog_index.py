@@ -1,0 +1,214 @@
+"""Index rows that let the catalog answer its queries with partition range reads, never a table scan (pure).
+
+Every recording entity (`rec-<hash>` / `recording`) has index rows in the same table, one per question:
+
+- `t-<yyyymm>`            by time: one partition per month of `createdAt` (UTC);
+- `s-<state>`             by recording state (`active`, `inactive`, ...);
+- `a-<archive status>`    by archive status (`Completed`, `Failed`, `Expired`);
+- `c-<hash(serverCallId)>` by call.
+
+The row key is always `<inverted createdAt in ms, 13 digits>-<hash(recordingId)>`: Table storage returns
+a partition in row-key order, so ascending keys are newest first, a time range is one row-key range, and
+the hash keeps two recordings of the same millisecond apart. Month partitions keep a time query to at most
+13 partition reads (a range is limited to 366 days) while spreading writes over time; a day would make a
+year's query 366 reads, one partition for all would be a single hot partition.
+
+Index rows are hints: they are written after the entity and the entity is the truth. A reader checks each
+row against its entity and skips one that no longer matches (a state that moved on while a writer was
+between its two writes), so a query never returns a wrong answer, at worst a short page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+from shared.errors import QueryError
+from shared.times import parse_time
+
+Kind = Literal["time", "state", "archiveStatus", "serverCallId"]
+MAX_PAGE_SIZE: Final = 100
+DEFAULT_PAGE_SIZE: Final = 50
+MAX_TIME_SPAN: Final = timedelta(days=366)
+DEFAULT_TIME_SPAN: Final = timedelta(days=30)
+_INVERT_FROM: Final = 10**13 - 1
+_ROW: Final = re.compile(r"^\d{13}-[0-9a-f]{40}$")
+_PREFIX: Final = {"time": "t-", "state": "s-", "archiveStatus": "a-", "serverCallId": "c-"}
+_VALUE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def key_hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:40]
+
+
+def inverted_ms(moment: datetime) -> int:
+    return _INVERT_FROM - int(moment.timestamp() * 1000)
+
+
+def row_key(created_at: datetime, recording_id: str) -> str:
+    return f"{inverted_ms(created_at):013d}-{key_hash(recording_id)}"
+
+
+def month_partition(moment: datetime) -> str:
+    return f"t-{moment.astimezone(UTC):%Y%m}"
+
+
+def _utc(value: str) -> datetime:
+    moment = parse_time(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def archive_status_of(entity: dict[str, Any]) -> str | None:
+    raw = entity.get("archive")
+    if not raw:
+        return None
+    status = json.loads(raw).get("status")
+    return str(status) if status else None
+
+
+def index_keys(entity: dict[str, Any]) -> set[tuple[str, str]]:
+    """(PartitionKey, RowKey) of every index row `entity` should have."""
+    created = entity.get("createdAt")
+    recording_id = entity.get("recordingId")
+    if not created or not recording_id:
+        return set()
+    moment = _utc(str(created))
+    row = row_key(moment, str(recording_id))
+    keys = {(month_partition(moment), row)}
+    state = entity.get("state")
+    if state and _VALUE.fullmatch(str(state)):
+        keys.add((f"s-{state}", row))
+    status = archive_status_of(entity)
+    if status and _VALUE.fullmatch(status):
+        keys.add((f"a-{status}", row))
+    if entity.get("serverCallId"):
+        keys.add((f"c-{key_hash(str(entity['serverCallId']))}", row))
+    return keys
+
+
+def matches(kind: Kind, value: str, entity: dict[str, Any]) -> bool:
+    """Whether the entity still answers the query its index row was found by."""
+    if kind == "state":
+        return entity.get("state") == value
+    if kind == "archiveStatus":
+        return archive_status_of(entity) == value
+    if kind == "serverCallId":
+        return entity.get("serverCallId") == value
+    return True
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    kind: Kind
+    value: str
+    start: datetime | None  # inclusive
+    end: datetime | None  # exclusive
+    page_size: int
+
+    def partitions(self) -> list[str]:
+        """The partitions to read, newest first."""
+        if self.kind != "time":
+            suffix = key_hash(self.value) if self.kind == "serverCallId" else self.value
+            return [f"{_PREFIX[self.kind]}{suffix}"]
+        assert self.start is not None
+        assert self.end is not None
+        months: list[str] = []
+        cursor = (
+            (self.end - timedelta(milliseconds=1))
+            .astimezone(UTC)
+            .replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        )
+        while cursor >= self.start.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0):
+            months.append(month_partition(cursor))
+            cursor = (cursor - timedelta(days=1)).replace(day=1)
+        return months
+
+    def row_range(self) -> tuple[str | None, str | None]:
+        """(lowest row key, highest row key exclusive) for `start <= createdAt < end`."""
+        low = f"{inverted_ms(self.end) + 1:013d}" if self.end else None
+        high = f"{inverted_ms(self.start) + 1:013d}" if self.start else None
+        return low, high
+
+    def fingerprint(self) -> str:
+        text = json.dumps([self.kind, self.value, _iso(self.start), _iso(self.end), self.page_size])
+        return key_hash(text)[:16]
+
+    def token(self, partition: str, after_row: str) -> str:
+        raw = json.dumps({"q": self.fingerprint(), "p": partition, "r": after_row}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def resume(self, token: str | None) -> tuple[str, str | None] | None:
+        """(partition, row key to continue after) from a token of this same query; None: from the top."""
+        if not token:
+            return None
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise QueryError("continuationToken", "The continuation token is malformed.") from None
+        if (
+            not isinstance(data, dict)
+            or data.get("q") != self.fingerprint()
+            or data.get("p") not in self.partitions()
+            or not isinstance(data.get("r"), str)
+            or not _ROW.fullmatch(data["r"])
+        ):
+            raise QueryError(
+                "continuationToken", "The continuation token does not belong to this query; repeat the query."
+            )
+        return str(data["p"]), str(data["r"])
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
+    """The query of `GET /api/recordings?...` (one of serverCallId, state, archiveStatus, or a time range)."""
+    for name in ("serverCallId", "state", "archiveStatus", "from", "to", "pageSize", "continuationToken"):
+        if name in params and not params[name].strip():  # `?to=` is a mistake, not "no bound"
+            raise QueryError(name, f"{name} must not be empty; leave it out instead.")
+    given = [name for name in ("serverCallId", "state", "archiveStatus") if params.get(name, "").strip()]
+    if len(given) > 1:
+        raise QueryError(given[1], "Give at most one of serverCallId, state and archiveStatus.")
+    kind: Kind = given[0] if given else "time"  # type: ignore[assignment]
+    value = params.get(given[0], "").strip() if given else ""
+    if kind == "serverCallId" and len(value) > 2048:
+        raise QueryError(kind, "serverCallId is too long.")
+    if kind in ("state", "archiveStatus") and not _VALUE.fullmatch(value):
+        raise QueryError(kind, f"{kind} must be a single word such as active or Completed.")
+    start, end = _time(params, "from"), _time(params, "to")
+    if kind == "time":
+        end = end or now
+        start = start or end - DEFAULT_TIME_SPAN
+        if end - start > MAX_TIME_SPAN:
+            raise QueryError("from", "A time range may span at most 366 days.")
+    if start and end and start >= end:
+        raise QueryError("from", "from must be before to.")
+    return CatalogQuery(kind, value, start, end, _page_size(params.get("pageSize")))
+
+
+def _time(params: dict[str, str], name: str) -> datetime | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        moment = parse_time(raw)
+    except ValueError:
+        raise QueryError(name, f"{name} must be an ISO 8601 time such as 2026-11-24T10:00:00Z.") from None
+    if moment.tzinfo is None:
+        raise QueryError(name, f"{name} must carry a time zone (Z or +hh:mm).")
+    return moment.astimezone(UTC)
+
+
+def _page_size(raw: str | None) -> int:
+    if raw is None or not raw.strip():
+        return DEFAULT_PAGE_SIZE
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise QueryError("pageSize", f"pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+    return int(raw)

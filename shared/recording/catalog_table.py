@@ -1,0 +1,81 @@
+"""The catalog table, one client per worker, and the reads and writes the routes make of it.
+
+The outage policy (shared.errors): the catalog is an index, never the only record. Only the two
+functions marked best-effort here swallow a storage failure; every other catalog call raises, and
+inside `upstream(STORAGE)` that becomes a 502/503/504 naming Azure Storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from azure.core.exceptions import AzureError
+
+from shared.clients import table_service_client
+from shared.errors import STORAGE, ApiError, upstream
+from shared.recording.catalog import Catalog, StartedRecording
+from shared.recording.catalog_index import parse_query
+from shared.settings import Settings, StorageConnection
+
+_LOG = logging.getLogger(__name__)
+
+
+@cache
+def _catalog(storage: StorageConnection, table_name: str) -> Catalog:
+    service = table_service_client(storage)
+    with upstream(STORAGE):
+        service.create_table_if_not_exists(table_name)
+    return Catalog(service.get_table_client(table_name))
+
+
+def catalog(settings: Settings) -> Catalog:
+    """The catalog table client, created on first use in this worker."""
+    return _catalog(settings.storage, settings.catalog_table)
+
+
+def reset_catalog() -> None:
+    _catalog.cache_clear()
+
+
+def record_started(settings: Settings, started: StartedRecording) -> None:
+    """Best-effort: ACS already started the recording, so a failure here is logged, not raised (a
+    client told to retry would start a second recording). State callbacks fill the entry in later."""
+    try:
+        catalog(settings).record_started(started)
+    except Exception as error:
+        _LOG.error("Recording started but the catalog write failed: %s", type(error).__name__)
+
+
+def catalog_entry(settings: Settings, recording_id: str) -> dict[str, Any] | None:
+    """Best-effort: the catalog's view, or None; an outage degrades a status answer (`catalog: null`)
+    rather than failing what ACS can still answer."""
+    try:
+        return catalog(settings).get(recording_id)
+    except (AzureError, ApiError) as error:
+        _LOG.warning("Catalog read failed: %s", type(error).__name__)
+        return None
+
+
+def list_catalog(settings: Settings, params: dict[str, str], now: datetime) -> dict[str, Any]:
+    """`GET /api/recordings`: a page of the catalog, newest first, by call, state, archive status or time."""
+    query = parse_query(params, now=now)  # a QueryError is a 400 naming the parameter (shared.errors)
+    token = params.get("continuationToken") or None
+    with upstream(STORAGE):
+        entries, next_token = catalog(settings).query(query, token)
+    body: dict[str, Any] = {
+        "recordings": entries,
+        "continuationToken": next_token,
+        "query": {
+            "by": query.kind,
+            "value": query.value or None,
+            "from": query.start.isoformat() if query.start else None,
+            "to": query.end.isoformat() if query.end else None,
+            "pageSize": query.page_size,
+        },
+    }
+    if query.kind == "serverCallId":
+        body["serverCallId"] = query.value
+    return body

@@ -1,0 +1,70 @@
+"""Recording control: the SDK calls behind the HTTP routes, plus their catalog bookkeeping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.clients import call_automation_client
+from shared.errors import ACS, ApiError, upstream
+from shared.recording.catalog import StartedRecording
+from shared.recording.catalog_table import catalog_entry, record_started
+from shared.recording.options import StartRecordingOptions
+from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from azure.communication.callautomation import CallAutomationClient
+
+
+class RecordingControl:
+    """Start, inspect, pause, resume and stop recordings on ACS."""
+
+    def __init__(self, settings: Settings, client: CallAutomationClient | None = None) -> None:
+        self._settings = settings
+        self._client = client or call_automation_client(settings.acs)
+
+    def start(self, options: StartRecordingOptions) -> StartedRecording:
+        with upstream(ACS):
+            result = self._client.start_recording(**options.to_sdk_kwargs())
+        started = StartedRecording(
+            recording_id=str(result.recording_id),
+            state=str(result.recording_state or "inactive"),
+            kind=str(getattr(result, "recording_kind", None) or "azureCommunicationServices"),
+            options=options,
+            at=datetime.now(UTC),
+        )
+        record_started(self._settings, started)
+        return started
+
+    def properties(self, recording_id: str) -> dict[str, Any]:
+        with upstream(ACS):
+            result = self._client.get_recording_properties(recording_id)
+        return {
+            "recordingId": result.recording_id,
+            "state": result.recording_state,
+            "kind": getattr(result, "recording_kind", None),
+        }
+
+    def status(self, recording_id: str) -> dict[str, Any]:
+        """Live state from ACS plus the catalog entry. ACS forgets a recording once it stops
+        (404); when the catalog still knows it, answer with the catalog and `live: false`."""
+        entry = catalog_entry(self._settings, recording_id)
+        try:
+            live = {**self.properties(recording_id), "live": True}
+        except ApiError as error:
+            if error.status != 404 or entry is None:
+                raise
+            live = {"recordingId": recording_id, "state": None, "kind": entry.get("kind"), "live": False}
+        return {**live, "catalog": entry}
+
+    def pause(self, recording_id: str) -> None:
+        with upstream(ACS):
+            self._client.pause_recording(recording_id)
+
+    def resume(self, recording_id: str) -> None:
+        with upstream(ACS):
+            self._client.resume_recording(recording_id)
+
+    def stop(self, recording_id: str) -> None:
+        with upstream(ACS):
+            self._client.stop_recording(recording_id)
