@@ -18,10 +18,10 @@ IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_
 .PHONY: run test unit demo bench soak reliability setup clean
 
 run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
-	USE_FUNC=$(USE_FUNC) $(PY) -m tools.localstack
+	USE_FUNC=$(USE_FUNC) $(PY) -m devtools.stack
 
 demo: setup ## against a running `make run`: record a call, archive it, show the blobs
-	$(PY) -m tools.demo
+	$(PY) -m devtools.demo
 
 bench: setup ## quick benchmarks (archive throughput and memory, cold start, control latency)
 	$(PY) -m benchmarks --quick
@@ -39,7 +39,7 @@ soak: setup ## the chaos suite at soak size (more recordings, bigger chunks); it
 
 reliability: setup ## run tests/chaos into docs/reliability.json, then render the README's reliability table from it
 	CHAOS_REPORT=docs/reliability.json $(PY) -m pytest tests/chaos
-	$(PY) -m tools.reliability_report
+	$(PY) -m devtools.reliability_report
 
 unit: $(VENV)/.installed $(WORKER_VENV)/.installed $(INFRA_VENV)/.installed ## the fast tests only: pure functions and the worker's indexer, no servers
 	$(PY) -m pytest -m unit
@@ -53,7 +53,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 $(WORKER_VENV)/.installed: requirements.txt requirements-worker.txt
-	test -x $(WORKER_PY) || "$$(tools/find_python313.sh)" -m venv $(WORKER_VENV)
+	test -x $(WORKER_PY) || "$$(devtools/find_python313.sh)" -m venv $(WORKER_VENV)
 	$(WORKER_PY) -m pip install --quiet --upgrade pip
 	$(WORKER_PY) -m pip install --quiet -r requirements-worker.txt
 	touch $@

@@ -33,8 +33,8 @@ from typing import Any
 
 from benchmarks.machine import describe
 from benchmarks.servers import REPO, Admin, Emulator, MiB, running_emulator, write_json
+from devtools.azurite import Azurite, running_azurite
 from shared.archive.transfer import TransferOptions
-from tools.azurite import Azurite, running_azurite
 
 # What the app runs: the benchmark cannot drift from the product's defaults.
 DEFAULT_RANGE = TransferOptions().range_bytes

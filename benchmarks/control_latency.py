@@ -3,7 +3,7 @@
 Run: `python -m benchmarks.control_latency [--iterations N]`. Prints a table and writes JSON.
 
 The ACS emulator, Azurite (the catalog table) and the local Functions host
-(`tools.devhost.DevHost` serving function_app, in `benchmarks.devhost_server`) each run in their
+(`devtools.devhost.DevHost` serving function_app, in `benchmarks.devhost_server`) each run in their
 own process. Each iteration, on a fresh call, does start -> (wait until active, untimed) ->
 pause -> resume -> stop once through `/api/recordings...` (keep-alive HTTP) and once with
 `CallAutomationClient` straight to the emulator (the same start options our route sends),
@@ -29,8 +29,8 @@ import requests
 
 from benchmarks.machine import describe
 from benchmarks.servers import REPO, Admin, Emulator, running_emulator, write_json
-from tools.azurite import Azurite, running_azurite
-from tools.ports import free_port, wait_for_port
+from devtools.azurite import Azurite, running_azurite
+from devtools.ports import free_port, wait_for_port
 
 OPERATIONS = ("start", "pause", "resume", "stop")
 WARMUP_ITERATIONS = 5
@@ -168,7 +168,7 @@ def measure(iterations: int, budget_s: float = 60.0) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> list[str]:
     lines = [
         f"control latency, ms ({result['iterations']} iterations;"
-        " host = HTTP to tools.devhost -> SDK -> emulator, sdk = CallAutomationClient -> emulator)",
+        " host = HTTP to devtools.devhost -> SDK -> emulator, sdk = CallAutomationClient -> emulator)",
         f"  {'op':<7} {'host p50':>9} {'host p99':>9} {'sdk p50':>8} {'sdk p99':>8} {'p50 x':>6} {'p99 x':>6}"
         f" {'+ms p50':>8}",
     ]

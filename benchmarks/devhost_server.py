@@ -1,4 +1,4 @@
-"""Serve function_app's HTTP routes with `tools.devhost.DevHost` in this process until SIGTERM.
+"""Serve function_app's HTTP routes with `devtools.devhost.DevHost` in this process until SIGTERM.
 
 `python -m benchmarks.devhost_server PORT` (function key from DEVHOST_FUNCTION_KEY, settings from the
 environment). Uses the DevHost class the e2e tests use, without the CLI's durable-engine wiring, which
@@ -15,8 +15,8 @@ from types import FrameType
 
 
 def main() -> int:
-    from tools.devhost import DevHost
-    from tools.devhost.host import index_app
+    from devtools.devhost import DevHost
+    from devtools.devhost.host import index_app
 
     stop = threading.Event()
 

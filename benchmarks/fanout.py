@@ -3,7 +3,7 @@
 Run: `python -m benchmarks.fanout [--quick|--full]`. Prints a table and writes results/fanout.json.
 
 The archive benchmark calls the chunk transfer directly; this one goes the way an event goes: the
-real app, indexed as the worker indexes it, on the local host (`tools.devhost`) with the local
+real app, indexed as the worker indexes it, on the local host (`devtools.devhost`) with the local
 Durable engine (its instance store in Azurite Table storage, `host.json`'s concurrency), the
 emulator serving the chunks (with its 302 per download) and Azurite as the archive. Events are
 built by the emulator and delivered to the Event Grid webhook all at once; the clock runs from the
@@ -49,13 +49,13 @@ def local_stack() -> Iterator[dict[str, Any]]:
     """Azurite, the emulator, and the app on the local host with its Durable engine."""
     import certifi
 
+    from devtools.acs_emulator import AcsEmulator
+    from devtools.azurite import running_azurite
+    from devtools.devhost import DevHost
+    from devtools.devhost.host import index_app
+    from devtools.durable import DurableEngine, TableStore
     from shared.clients import reset_clients
     from shared.settings import current_settings
-    from tools.acs_emulator import AcsEmulator
-    from tools.azurite import running_azurite
-    from tools.devhost import DevHost
-    from tools.devhost.host import index_app
-    from tools.durable import DurableEngine, TableStore
 
     with running_azurite() as azurite, AcsEmulator(file_status_delay=3600.0) as emulator:
         bundle = Path(tempfile.mkdtemp(prefix="fanout-")) / "ca.pem"
@@ -114,8 +114,8 @@ def _recording(emulator: Any, chunks: int) -> str:
 
 
 def run_case(stack: dict[str, Any], recordings: int, chunks: int) -> dict[str, Any]:
+    from devtools.acs_emulator.events import build_file_status_event
     from shared.recording_ids import archive_instance_id
-    from tools.acs_emulator.events import build_file_status_event
 
     emulator, engine, host = stack["emulator"], stack["engine"], stack["host"]
     ids = [_recording(emulator, chunks) for _ in range(recordings)]

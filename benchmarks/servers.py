@@ -1,7 +1,7 @@
 """The servers benchmarks talk to, each in its own process: the ACS emulator and Azurite.
 
-The emulator runs as `python -m tools.acs_emulator` (its memory is not the benchmarked process's) and
-is driven over its loopback-only admin API; Azurite is the npm one, in memory (`tools.azurite`).
+The emulator runs as `python -m devtools.acs_emulator` (its memory is not the benchmarked process's) and
+is driven over its loopback-only admin API; Azurite is the npm one, in memory (`devtools.azurite`).
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ class Emulator:
 
 @contextlib.contextmanager
 def running_emulator(*, activation_delay: float = 0.01) -> Iterator[Emulator]:
-    """`python -m tools.acs_emulator` on a free loopback port, stopped (SIGTERM, then kill) on exit."""
+    """`python -m devtools.acs_emulator` on a free loopback port, stopped (SIGTERM, then kill) on exit."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-emulator-"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools.acs_emulator", "--activation-delay", str(activation_delay)],
+        [sys.executable, "-m", "devtools.acs_emulator", "--activation-delay", str(activation_delay)],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from urllib.parse import quote, urlsplit
 
-from tools.acs_emulator.hmac_auth import sign_headers
+from devtools.acs_emulator.hmac_auth import sign_headers
 
 STORAGE_VERSION = "2025-01-05"
 

@@ -13,27 +13,30 @@ from pathlib import Path
 
 import pytest
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.azurite import Azurite, running_azurite
 from shared.clients import reset_clients
 from shared.recording.callback_auth import reset_openid_cache
 from shared.recording.catalog_table import reset_catalog
 from shared.settings import Settings, current_settings
 from tests.support.callback_receiver import Receiver, callback_receiver
 from tests.support.tls import trusting
-from tools.acs_emulator import AcsEmulator
-from tools.azurite import Azurite, running_azurite
 
 TESTS = Path(__file__).resolve().parent
 # Each one is registered in pyproject.toml.
 FOLDER_MARKERS = ("unit", "emulator", "durable", "integration", "e2e", "chaos", "hostile")
+# The dev tools' own tests (tests/devtools/<tool>) are marked by the tool they test.
+DEVTOOLS_MARKERS = {"emulator": "emulator", "durable": "durable", "devhost": "e2e"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by its folder: tests/unit -> `unit`, tests/e2e -> `e2e`, ..."""
     for item in items:
         try:
-            folder = item.path.resolve().relative_to(TESTS).parts[0]
+            parts = item.path.resolve().relative_to(TESTS).parts
         except ValueError:
             continue
+        folder = DEVTOOLS_MARKERS.get(parts[1], "") if parts[0] == "devtools" else parts[0]
         if folder in FOLDER_MARKERS:
             item.add_marker(folder)
 

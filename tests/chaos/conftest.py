@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.azurite import AzuriteServer
 from tests.chaos.scenarios import SOAK, ScenarioRun, azurite_restart, download_faults, host_sigkill
 from tests.chaos.stack import ChaosStack
-from tools.acs_emulator import AcsEmulator
-from tools.azurite import AzuriteServer
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_REPORT = REPO / ".work" / "chaos" / "reliability.json"

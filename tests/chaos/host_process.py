@@ -1,4 +1,4 @@
-"""The local host (`python -m tools.devhost`) as a real child process, so it can be SIGKILLed.
+"""The local host (`python -m devtools.devhost`) as a real child process, so it can be SIGKILLed.
 
 It runs the app with the local Durable engine persisted in Azurite (`AzureWebJobsStorage`), on a
 fixed port: a restart comes back on the same address and resumes orchestrations from the same
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.ports import wait_for_port
+from devtools.ports import wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 # Settings of the developer's shell that would point the app elsewhere.
@@ -48,7 +48,7 @@ class HostProcess:
                 [
                     sys.executable,
                     "-m",
-                    "tools.devhost",
+                    "devtools.devhost",
                     "--port",
                     str(self.port),
                     "--emulator-dns",

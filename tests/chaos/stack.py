@@ -24,12 +24,12 @@ import certifi
 import requests
 from azure.storage.blob import ContainerClient
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.acs_emulator.content_api import CONTENT_PATH, OBJECT_PATH
+from devtools.azurite import AzuriteServer
+from devtools.ports import free_port
 from shared.archive.blob_layout import event_blob_name
 from tests.chaos.host_process import HostProcess
-from tools.acs_emulator import AcsEmulator
-from tools.acs_emulator.content_api import CONTENT_PATH, OBJECT_PATH
-from tools.azurite import AzuriteServer
-from tools.ports import free_port
 
 EVENT_FUNCTION = "on_recording_file_status_updated"
 PARTICIPANTS = [f"8:acs:chaos-resource_0000002a-0000-0000-0000-00000000000{i}" for i in (1, 2)]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 
+from devtools.azurite import ACCOUNT_KEY
 from tests.chaos.conftest import ChaosReport
 from tests.chaos.scenarios import FAULT_MIX, FAULT_SHARE, ScenarioRun
 from tests.chaos.stack import ChaosStack
 from tests.support.secret_scan import scan_all
-from tools.azurite import ACCOUNT_KEY
 
 
 def _replay(run: ScenarioRun) -> str:

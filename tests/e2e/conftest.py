@@ -7,10 +7,10 @@ from contextlib import ExitStack
 
 import pytest
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.azurite import Azurite
 from shared.settings import Settings
 from tests.support.local_stack import LocalStack
-from tools.acs_emulator import AcsEmulator
-from tools.azurite import Azurite
 
 
 @pytest.fixture

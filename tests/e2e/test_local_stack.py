@@ -10,8 +10,8 @@ from typing import Any
 import requests
 from azure.storage.blob import ContainerClient
 
+from devtools import demo
 from tests.support.local_stack import EVENT_FUNCTION, LocalStack
-from tools import demo
 
 
 def verify_blobs(stack: LocalStack, manifest: dict[str, Any]) -> None:

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import strategies as st
 
+from devtools.acs_emulator import AcsEmulator
 from tests.hostile.event_strategies import hostile_value, json_values
 from tests.reference import real_state_changed_event
-from tools.acs_emulator import AcsEmulator
 
 _OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

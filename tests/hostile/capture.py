@@ -72,7 +72,7 @@ class Traffic:
 # The emulator stands in for ACS and Event Grid: their own logs never reach the app's log sink, so
 # they are not part of what the app and its host must keep clean (the emulator logs the webhook and
 # callback URLs it posts to, keys included, as a local tool may: `make run` prints the key itself).
-STAND_IN_LOGGERS = ("tools.acs_emulator",)
+STAND_IN_LOGGERS = ("devtools.acs_emulator",)
 
 
 class LogCorpus(logging.Handler):

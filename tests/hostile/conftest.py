@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.azurite import Azurite
 from shared.settings import current_settings
 from tests.conftest import _reset
 from tests.hostile.callback_strategies import Tokens
@@ -26,8 +28,6 @@ from tests.hostile.capture import LogCorpus, Traffic
 from tests.hostile.trap import Trap, connection_trap
 from tests.support.callback_receiver import callback_receiver
 from tests.support.local_stack import EVENT_FUNCTION, LocalStack
-from tools.acs_emulator import AcsEmulator
-from tools.azurite import Azurite
 
 HERE = Path(__file__).resolve().parent
 OPENAPI: dict[str, Any] = json.loads((HERE.parents[1] / "docs" / "openapi.json").read_text(encoding="utf-8"))

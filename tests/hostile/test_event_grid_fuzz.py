@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devtools.devhost.eventgrid import MAX_DELIVERY_BYTES
 from tests.hostile.capture import Traffic
 from tests.hostile.conftest import examples
 from tests.hostile.event_strategies import (
@@ -25,7 +26,6 @@ from tests.hostile.event_strategies import (
 )
 from tests.hostile.trap import Trap
 from tests.support.local_stack import EVENT_FUNCTION, LocalStack
-from tools.devhost.eventgrid import MAX_DELIVERY_BYTES
 
 HOST_REFUSALS = frozenset({400, 413})
 EVENT_SETTINGS = settings(

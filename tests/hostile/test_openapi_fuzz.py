@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 from schemathesis.schemas import APIOperation
 
+from devtools.acs_emulator import AcsEmulator
 from tests.hostile.answers import Answer, assert_documented
 from tests.hostile.capture import Traffic
 from tests.hostile.conftest import OPENAPI, examples
 from tests.hostile.event_strategies import raw_bodies
 from tests.support.local_stack import LocalStack
-from tools.acs_emulator import AcsEmulator
 
 SCHEMA = schemathesis.openapi.from_dict(OPENAPI)
 STOP = "DELETE /recordings/{recordingId}"

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.azurite import Azurite
 from shared.recording_hosts import RECORDING_HOST_SUFFIXES
 from tests.hostile.answers import assert_documented
 from tests.hostile.callback_strategies import Tokens
@@ -22,8 +24,6 @@ from tests.hostile.conftest import account_key, whole_folder_selected
 from tests.hostile.trap import Trap
 from tests.support.local_stack import LocalStack
 from tests.support.secret_scan import scan_all
-from tools.acs_emulator import AcsEmulator
-from tools.azurite import Azurite
 
 MIN_REQUESTS = 1000
 MIN_PER_OPERATION = 50

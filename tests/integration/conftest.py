@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from azure.storage.blob import ContainerClient
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.devhost import DevHost
+from devtools.durable import DurableEngine, InMemoryStore
 from shared.settings import Settings
 from tests.support.archive import EVENT_FUNCTION, REPO
 from tests.support.functions import indexed_functions
-from tools.acs_emulator import AcsEmulator
-from tools.devhost import DevHost
-from tools.durable import DurableEngine, InMemoryStore
 
 
 @pytest.fixture

@@ -16,6 +16,10 @@ import pytest
 import requests
 from azure.storage.blob import ContainerClient
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.acs_emulator.events import build_file_status_event
+from devtools.devhost import DevHost
+from devtools.durable import DurableEngine, InMemoryStore
 from shared.recording_ids import recording_key
 from shared.settings import Settings
 from tests.support.api import on_recording
@@ -29,10 +33,6 @@ from tests.support.archive import (
     record,
 )
 from tests.support.functions import http_request, indexed_functions, invoke, json_body
-from tools.acs_emulator import AcsEmulator
-from tools.acs_emulator.events import build_file_status_event
-from tools.devhost import DevHost
-from tools.durable import DurableEngine, InMemoryStore
 
 
 def sha256(data: bytes) -> str:

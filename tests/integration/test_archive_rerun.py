@@ -9,12 +9,12 @@ import json
 import requests
 from azure.storage.blob import ContainerClient
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.devhost import DevHost
+from devtools.durable import DurableEngine
 from tests.support.api import eventually
 from tests.support.archive import archived, record
 from tests.support.functions import http_request, invoke, json_body
-from tools.acs_emulator import AcsEmulator
-from tools.devhost import DevHost
-from tools.durable import DurableEngine
 
 
 def rerun(host: DevHost, recording_id: str) -> requests.Response:

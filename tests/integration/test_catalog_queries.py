@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import requests
 
+from devtools.devhost import DevHost
 from shared.recording.callback_events import RecordingCallbackEvent
 from shared.recording.catalog import Catalog, call_partition, recording_partition
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
 from tests.support.functions import indexed_functions
-from tools.devhost import DevHost
 
 T0 = datetime(2026, 10, 30, 12, 0, tzinfo=UTC)
 

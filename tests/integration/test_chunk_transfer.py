@@ -18,6 +18,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContainerClient
 
+from devtools.acs_emulator import AcsEmulator
 from shared.archive.events import ChunkJob
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk
@@ -25,7 +26,6 @@ from shared.clients import call_automation_client
 from shared.errors import UntrustedHostError
 from shared.settings import Settings
 from tests.support.chunks import chunk_job
-from tools.acs_emulator import AcsEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 RANGE = 256 * 1024

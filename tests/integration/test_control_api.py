@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from devtools.acs_emulator import AcsEmulator
 from shared.recording.options import VALID_COMBINATIONS
 from shared.settings import Settings
 from tests.seed_examples import SEED_EXAMPLES, USER
@@ -15,7 +16,6 @@ from tests.support.api import eventually, on_recording, start
 from tests.support.callback_receiver import Receiver
 from tests.support.functions import http_request, invoke, json_body
 from tests.unit.recording.test_options import INVALID_BODIES
-from tools.acs_emulator import AcsEmulator
 
 OTHER = "8:acs:5a6810b6-df11-4ab2-ac85-ce9464dd0e17_00000029-aaaa-bbbb-cccc-000000000002"
 

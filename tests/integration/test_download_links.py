@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.devhost import DevHost
+from devtools.durable import DurableEngine
 from shared.settings import Settings, current_settings
 from tests.support.archive import archived, record
-from tools.acs_emulator import AcsEmulator
-from tools.devhost import DevHost
-from tools.durable import DurableEngine
 
 
 def link(

@@ -20,10 +20,10 @@ import trustme
 from azure.core.credentials import AccessToken
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from devtools.acs_emulator.entra import SYSTEM_ASSIGNED_CLIENT_ID, EntraIssuer
+from devtools.azurite import Azurite, running_azurite
 from shared.archive.blob_links import DelegationKeys, blob_link
 from shared.errors import SettingsError
-from tools.acs_emulator.entra import SYSTEM_ASSIGNED_CLIENT_ID, EntraIssuer
-from tools.azurite import Azurite, running_azurite
 
 STORAGE_AUDIENCE = "https://storage.azure.com"
 

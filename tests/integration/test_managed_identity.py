@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.acs_emulator.entra import EntraIssuer, IdentityEndpoint
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client, reset_clients
@@ -19,8 +21,6 @@ from shared.settings import Settings, current_settings
 from tests.support.api import start
 from tests.support.chunks import chunk_job
 from tests.support.functions import json_body
-from tools.acs_emulator import AcsEmulator
-from tools.acs_emulator.entra import EntraIssuer, IdentityEndpoint
 
 CLIENT_ID = "5b1a0c3e-0000-4000-8000-00000000c11e"
 

@@ -10,13 +10,13 @@ import pytest
 import requests
 from azure.storage.blob import ContainerClient
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.devhost import DevHost
+from devtools.durable import DurableEngine
 from shared.archive.retention import apply_retention
 from shared.settings import Settings, current_settings
 from tests.support.archive import archived, record
 from tests.support.functions import function_named
-from tools.acs_emulator import AcsEmulator
-from tools.devhost import DevHost
-from tools.durable import DurableEngine
 
 LATER = datetime.now(UTC) + timedelta(days=31)
 

@@ -12,12 +12,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from devtools.acs_emulator import AcsEmulator
 from shared.settings import Settings
 from tests.reference import real_state_changed_event
 from tests.support.api import eventually, on_recording, start
 from tests.support.callback_receiver import Receiver
 from tests.support.functions import http_request, invoke, json_body
-from tools.acs_emulator import AcsEmulator
 
 USER = "8:acs:5a6810b6-df11-4ab2-ac85-ce9464dd0e17_00000029-aaaa-bbbb-cccc-000000000001"
 
@@ -160,8 +160,8 @@ def test_pause_and_resume_callbacks_build_the_state_history(
 def test_unreachable_signing_keys_answer_503_so_acs_retries(
     app_settings: Settings, emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch, event: dict[str, Any]
 ) -> None:
+    from devtools.ports import free_port
     from shared.settings import current_settings
-    from tools.ports import free_port
 
     monkeypatch.setenv("ACS_OPENID_CONFIGURATION_URL", f"https://127.0.0.1:{free_port()}/openid")
     current_settings.cache_clear()

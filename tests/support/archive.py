@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.durable import DurableEngine
 from shared.recording_ids import recording_key
 from tests.support.api import eventually, on_recording, start
 from tests.support.functions import json_body
-from tools.acs_emulator import AcsEmulator
-from tools.durable import DurableEngine
 
 REPO = Path(__file__).resolve().parents[2]
 EVENT_FUNCTION = "on_recording_file_status_updated"

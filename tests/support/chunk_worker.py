@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import sys
 
+from devtools.acs_emulator.loopback_dns import loopback_dns
 from shared.archive.events import ChunkJob
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client
 from shared.settings import current_settings
-from tools.acs_emulator.loopback_dns import loopback_dns
 
 
 def main() -> None:

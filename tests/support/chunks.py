@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from devtools.acs_emulator.recording_files import RecordingChunk
 from shared.archive.events import ChunkJob
-from tools.acs_emulator.recording_files import RecordingChunk
 
 
 def chunk_job(source: RecordingChunk) -> ChunkJob:

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 import azure.functions as func
 
+from devtools.devhost.invoke import call_function
 from function_app import app
-from tools.devhost.invoke import call_function
 
 
 @cache

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from devtools.acs_emulator import AcsEmulator
+from devtools.azurite import Azurite
+from devtools.demo import Stack
+from devtools.devhost import DevHost
+from devtools.durable import DurableEngine, TableStore
 from shared.settings import Settings
 from tests.support.functions import indexed_functions
-from tools.acs_emulator import AcsEmulator
-from tools.azurite import Azurite
-from tools.demo import Stack
-from tools.devhost import DevHost
-from tools.durable import DurableEngine, TableStore
 
 REPO = Path(__file__).resolve().parents[2]
 EVENT_FUNCTION = "on_recording_file_status_updated"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tools.reliability_report import BEGIN, END, README, REPORT, render, replace_table
+from devtools.reliability_report import BEGIN, END, README, REPORT, render, replace_table
 
 
 def _committed() -> dict[str, Any]:

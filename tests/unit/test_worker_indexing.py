@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from shared.archive.orchestration import ARCHIVE_CHUNK, DELETE_SOURCE_CHUNK, ORCHESTRATOR, RECORD_ARCHIVE
-from tools.devhost.worker_check import (
+from devtools.devhost.worker_check import (
     WorkerIndex,
     WorkerRefusedError,
     index_with_worker,
     require_worker_accepts,
 )
+from shared.archive.orchestration import ARCHIVE_CHUNK, DELETE_SOURCE_CHUNK, ORCHESTRATOR, RECORD_ARCHIVE
 
 HTTP_ROUTES = {
     "start_recording": ("POST", "recordings"),

@@ -1,0 +1,172 @@
+"""`make demo`: one recording through the running local stack (`make run`), archived and shown.
+
+Creates a call with four participants in the emulator, starts an unmixed WAV recording with
+participant ordering through our API, pauses, resumes, stops, ends the call; then follows the
+Event Grid-triggered archive with a progress bar and prints the catalog entry and the archived
+blobs with their sizes and SHA-256 (recomputed from the blobs, compared with the manifest); last,
+downloads chunk 0 through its download link and checks its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+STATE_FILE = Path(__file__).resolve().parents[1] / ".work" / "stack.json"
+PARTICIPANTS = [f"8:acs:demo-resource_0000002a-0000-0000-0000-00000000000{i}" for i in range(1, 5)]
+SECONDS = 30.0
+
+
+class Stack:
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+        self.api = state["api"]
+        self.key = {"x-functions-key": state["functionKey"]}
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        response = requests.request(method, f"{self.api}/{path}", headers=self.key, timeout=30, **kwargs)
+        if response.status_code >= 400:
+            raise SystemExit(f"{method} /api/{path} -> {response.status_code} {response.text}")
+        return response
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(
+            method,
+            f"{self.state['emulator']}/admin/{path}",
+            timeout=30,
+            verify=self.state["emulatorCa"],
+            **kwargs,
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+
+def step(text: str) -> None:
+    print(f"==> {text}", flush=True)
+
+
+def progress_bar(done: int, total: int, bytes_done: int, width: int = 30) -> str:
+    filled = width * done // total if total else 0
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks, {bytes_done / 1e6:.1f} MB"
+
+
+def run(stack: Stack, *, timeout: float = 120.0) -> dict[str, Any]:
+    step(f"Creating a call with {len(PARTICIPANTS)} participants in the ACS emulator")
+    call = stack.admin("POST", "calls", json={"participants": PARTICIPANTS})
+    server_call_id = call["serverCallId"]
+    step("Starting an unmixed WAV recording, participant 3 on channel 0")
+    started = stack.call(
+        "POST",
+        "recordings",
+        json={
+            "serverCallId": server_call_id,
+            "content": "audio",
+            "channel": "unmixed",
+            "format": "wav",
+            "audioChannelParticipantOrdering": [PARTICIPANTS[2]],
+        },
+    ).json()
+    recording_id = started["recordingId"]
+    print(f"    recordingId {recording_id[:40]}...  state {started['state']}")
+    _wait(lambda: stack.call("GET", f"recordings/{recording_id}").json()["state"] == "active", timeout)
+    for action in ("pause", "resume"):
+        step(f"{action.capitalize()} the recording")
+        stack.call("POST", f"recordings/{recording_id}/{action}")
+        print(f"    state {stack.call('GET', f'recordings/{recording_id}').json()['state']}")
+    step(f"Stopping the recording ({SECONDS:.0f} s of media) and ending the call")
+    stack.admin("PUT", f"recordings/{recording_id}/timeline", json={"durationS": SECONDS})
+    stack.call("DELETE", f"recordings/{recording_id}")
+    stack.admin("DELETE", f"calls/{quote(server_call_id, safe='')}")
+    step("Following the archive (Event Grid -> Durable orchestration -> chunk activities)")
+    archive = _follow_archive(stack, recording_id, timeout)
+    step("Catalog entry")
+    entry = stack.call("GET", f"recordings/{recording_id}").json()["catalog"]
+    print(json.dumps({k: entry[k] for k in ("state", "options", "stateChanges", "archive")}, indent=2))
+    step("Archived blobs")
+    _print_blobs(stack, archive["manifest"])
+    step("Downloading chunk 0 through its short-lived link (302 to a read-only SAS)")
+    _download_through_link(stack, recording_id, archive["manifest"])
+    return archive
+
+
+def _wait(check: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out")
+        time.sleep(0.2)
+
+
+def _follow_archive(stack: Stack, recording_id: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = requests.get(
+            f"{stack.api}/recordings/{recording_id}/archive", headers=stack.key, timeout=30
+        )
+        if response.status_code == 200:
+            archive: dict[str, Any] = response.json()
+            status = archive.get("customStatus") or {}
+            bar = progress_bar(
+                status.get("chunksDone", 0), status.get("chunksTotal", 0), status.get("bytesDone", 0)
+            )
+            print(f"\r    {archive['runtimeStatus']:<10} {bar}", end="", flush=True)
+            if archive["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
+                print()
+                if archive["runtimeStatus"] != "Completed":
+                    raise SystemExit(f"archive {archive['runtimeStatus']}: {archive.get('manifest')}")
+                return archive
+        time.sleep(0.3)
+    raise SystemExit("the archive did not finish in time")
+
+
+def _print_blobs(stack: Stack, manifest: dict[str, Any]) -> None:
+    from azure.storage.blob import ContainerClient
+
+    container = ContainerClient.from_connection_string(stack.state["storage"], stack.state["container"])
+    names = [manifest["manifestBlobName"]]
+    for chunk in manifest["chunks"]:
+        names += [chunk["blobName"], chunk["metadataBlobName"]]
+    expected = {chunk["blobName"]: chunk["sha256"] for chunk in manifest["chunks"]}
+    for name in names:
+        data = container.download_blob(name).readall()
+        digest = hashlib.sha256(data).hexdigest()
+        verdict = "" if name not in expected else ("  verified" if digest == expected[name] else "  MISMATCH")
+        print(f"    {len(data):>10,} B  {digest}  {name}{verdict}")
+        if verdict == "  MISMATCH":
+            raise SystemExit(f"{name}: archived bytes differ from the manifest's SHA-256")
+
+
+def _download_through_link(stack: Stack, recording_id: str, manifest: dict[str, Any]) -> None:
+    chunk = next(c for c in manifest["chunks"] if c["index"] == 0)
+    redirect = stack.call("GET", f"recordings/{recording_id}/archive/chunks/0", allow_redirects=False)
+    if redirect.status_code != 302:
+        raise SystemExit(f"expected a 302 to the download link, got {redirect.status_code}")
+    download = requests.get(redirect.headers["Location"], timeout=60)  # the link itself is not printed
+    download.raise_for_status()
+    digest = hashlib.sha256(download.content).hexdigest()
+    name = download.headers.get("Content-Disposition", "")
+    print(f"    {len(download.content):>10,} B  {digest}  {name}")
+    if digest != chunk["sha256"]:
+        raise SystemExit("the downloaded chunk differs from the manifest's SHA-256")
+    print("    verified: the download's SHA-256 equals the manifest's")
+
+
+def main() -> int:
+    if not STATE_FILE.exists():
+        print(
+            "The local stack is not running: start it with `make run` (in another terminal).", file=sys.stderr
+        )
+        return 1
+    run(Stack(json.loads(STATE_FILE.read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

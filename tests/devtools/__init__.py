@@ -1,0 +1,1 @@
+"""Tests of the dev tools themselves: the ACS emulator, the local Durable engine, the local host."""
