@@ -30,6 +30,7 @@ test: setup $(INFRA_VENV)/.installed ## ruff, mypy and the whole test suite (sta
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 	@echo "== again with a managed identity to ACS instead of the access key (TEST_ACS_AUTH=identity)"
 	TEST_ACS_AUTH=identity $(PY) -m pytest -q $(IDENTITY_SUITES)

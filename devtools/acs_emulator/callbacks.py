@@ -5,21 +5,15 @@ The real service POSTs a JSON array holding one CloudEvent to the recordingState
 ACS resource's immutable id). The emulator signs with its own RSA key and serves its own OpenID
 configuration and JWKS, so that verification code is exercised for real.
 
-SAFETY: deliveries only ever go to loopback. IP literals must be in 127.0.0.0/8 or ::1; the only
-name accepted is ``localhost`` (resolved through the local resolver and checked). Any other host is
-recorded as skipped WITHOUT being resolved, so no DNS query or packet leaves the machine. The
-connection is made to the checked address (no second lookup) and redirects are not followed.
+SAFETY: deliveries only ever go to loopback, through :func:`.webhooks.send`.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
-import ipaddress
 import json
 import logging
-import socket
 import ssl
 import threading
 import time
@@ -30,12 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .state import RecordingSnapshot, StateChange
+from .webhooks import send
 
 log = logging.getLogger(__name__)
 
@@ -162,50 +156,6 @@ class CallbackDelivery:
         }
 
 
-def loopback_address(host: str, port: int) -> str | None:
-    """The loopback address to connect to for ``host``, or None if it is not provably loopback."""
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is not None:
-        return str(literal) if literal.is_loopback else None
-    if host.lower().rstrip(".") != "localhost":
-        return None  # never resolve other names: a DNS query would already use the network
-    try:
-        infos = socket.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)
-    except OSError:
-        return None
-    addresses = [str(info[4][0]) for info in infos]
-    if not addresses or not all(ipaddress.ip_address(a).is_loopback for a in addresses):
-        return None
-    return addresses[0]
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to a pre-checked address while keeping the URL's host for the Host header."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """TLS variant of :class:`_PinnedHTTPConnection`; the certificate is checked for ``host``."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._address = address
-        self._tls = context
-
-    def connect(self) -> None:
-        raw = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
-
-
 @dataclass
 class _Job:
     recording_id: str
@@ -305,23 +255,6 @@ class CallbackDispatcher:
         log.info("callback %s attempt %d to %s: %s %s", outcome, attempt, job.url, status or "", error or "")
 
     def _deliver(self, job: _Job) -> None:
-        try:
-            parts = urlsplit(job.url)
-            scheme, host = parts.scheme.lower(), parts.hostname or ""
-            port = parts.port or (443 if scheme == "https" else 80)
-        except ValueError:
-            self._record(job, {}, 1, "skipped", None, "invalid callback URL")
-            return
-        if scheme not in ("http", "https"):
-            self._record(job, {}, 1, "skipped", None, f"unsupported scheme {scheme!r}")
-            return
-        address = loopback_address(host, port)
-        if address is None:
-            self._record(job, {}, 1, "skipped", None, f"host {host!r} is not loopback; nothing was sent")
-            return
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
         attempts = 1 + len(self._retry_delays)
         for attempt in range(1, attempts + 1):
             if self._closed:
@@ -330,40 +263,18 @@ class CallbackDispatcher:
                 "Content-Type": "application/json",
                 "Authorization": f"Bearer {self._signer.token()}",
             }
-            status, error = self._post(scheme, host, port, address, target, headers, job.body)
-            retryable = status is None or status in (408, 429) or status >= 500
-            if status is not None and 200 <= status < 300:
-                self._record(job, headers, attempt, "delivered", status, None)
+            answer = send("POST", job.url, headers, job.body, timeout=self._timeout, tls=self._tls)
+            if answer.skipped is not None:
+                self._record(job, {}, attempt, "skipped", None, answer.skipped)
                 return
-            self._record(job, headers, attempt, "failed", status, error)
+            if answer.ok:
+                self._record(job, headers, attempt, "delivered", answer.status, None)
+                return
+            self._record(job, headers, attempt, "failed", answer.status, answer.error)
+            retryable = answer.status is None or answer.status in (408, 429) or answer.status >= 500
             if not retryable or attempt == attempts:
                 return
             time.sleep(self._retry_delays[attempt - 1])
-
-    def _post(
-        self,
-        scheme: str,
-        host: str,
-        port: int,
-        address: str,
-        target: str,
-        headers: dict[str, str],
-        body: bytes,
-    ) -> tuple[int | None, str | None]:
-        conn: http.client.HTTPConnection
-        if scheme == "https":
-            conn = _PinnedHTTPSConnection(host, port, address, self._timeout, self._tls)
-        else:
-            conn = _PinnedHTTPConnection(host, port, address, self._timeout)
-        try:
-            conn.request("POST", target, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            return response.status, None if response.status < 300 else f"HTTP {response.status}"
-        except (OSError, http.client.HTTPException) as exc:
-            return None, f"{type(exc).__name__}: {exc}"
-        finally:
-            conn.close()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Block until every queued delivery finished (True) or the timeout passed (False)."""

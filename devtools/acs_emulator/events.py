@@ -8,12 +8,11 @@ doubling per attempt, capped). Per the Event Grid delivery docs (not in the capt
 400, 403 and 413 are not retried; other failures and timeouts are.
 
 SAFETY: like state callbacks, deliveries only go to loopback hosts (see
-:func:`.callbacks.loopback_address`); other hosts are recorded as skipped, never resolved.
+:func:`.webhooks.send`); other hosts are recorded as skipped, never resolved.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import ssl
@@ -27,9 +26,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from .callbacks import _PinnedHTTPConnection, _PinnedHTTPSConnection, loopback_address
 from .faults import EVENT_FAULTS, FaultInjector
 from .recording_files import RecordingFiles, format_time
+from .webhooks import WebhookAnswer, send
 
 log = logging.getLogger(__name__)
 
@@ -161,14 +160,6 @@ class _Job:
     webhook: Webhook
     event: dict[str, Any]
     note: str | None = None
-
-
-@dataclass
-class _HttpResult:
-    status: int | None
-    error: str | None
-    body: bytes = b""
-    headers: dict[str, str] | None = None
 
 
 class EventDispatcher:
@@ -323,11 +314,10 @@ class EventDispatcher:
                 headers["aeg-data-version"] = str(event.get("dataVersion", ""))
                 headers["aeg-metadata-version"] = str(event.get("metadataVersion", "1"))
             result = self._send("POST", webhook.url, headers, body)
-            if result.status is None and result.error and result.error.startswith("skipped:"):
-                reason = result.error.removeprefix("skipped: ")
-                self._record(job, "notification", headers, body, attempt, "skipped", None, reason)
+            if result.skipped is not None:
+                self._record(job, "notification", headers, body, attempt, "skipped", None, result.skipped)
                 return
-            if result.status is not None and 200 <= result.status < 300:
+            if result.ok:
                 self._record(job, "notification", headers, body, attempt, "delivered", result.status, None)
                 return
             self._record(job, "notification", headers, body, attempt, "failed", result.status, result.error)
@@ -341,7 +331,7 @@ class EventDispatcher:
         if webhook.schema == "CloudEventSchemaV1_0":
             headers = {"WebHook-Request-Origin": CLOUD_EVENTS_ORIGIN}
             result = self._send("OPTIONS", webhook.url, headers, b"")
-            allowed = (result.headers or {}).get("webhook-allowed-origin")
+            allowed = result.headers.get("webhook-allowed-origin")
             ok = result.status == 200 and allowed in (CLOUD_EVENTS_ORIGIN, "*")
             self._record_validation(job, headers, b"", result, ok)
             if not ok:
@@ -379,12 +369,12 @@ class EventDispatcher:
             )
 
     def _record_validation(
-        self, job: _Job, headers: dict[str, str], body: bytes, result: _HttpResult, ok: bool
+        self, job: _Job, headers: dict[str, str], body: bytes, result: WebhookAnswer, ok: bool
     ) -> None:
-        skipped = result.error is not None and result.error.startswith("skipped:")
-        outcome: DeliveryOutcome = "delivered" if ok else "skipped" if skipped else "failed"
-        error = result.error.removeprefix("skipped: ") if result.error else None
-        self._record(job, "validation", headers, body, 1, outcome, result.status, error)
+        outcome: DeliveryOutcome = "delivered" if ok else "skipped" if result.skipped else "failed"
+        self._record(
+            job, "validation", headers, body, 1, outcome, result.status, result.skipped or result.error
+        )
 
     # -- plumbing --------------------------------------------------------------------------------
     def _record(
@@ -415,33 +405,8 @@ class EventDispatcher:
             self._deliveries.append(entry)
         log.info("event %s %s attempt %d to %s: %s", kind, outcome, attempt, job.webhook.url, status or error)
 
-    def _send(self, method: str, url: str, headers: dict[str, str], body: bytes) -> _HttpResult:
-        try:
-            parts = urlsplit(url)
-            scheme, host = parts.scheme.lower(), parts.hostname or ""
-            port = parts.port or (443 if scheme == "https" else 80)
-        except ValueError:
-            return _HttpResult(None, "skipped: invalid webhook URL")
-        address = loopback_address(host, port)
-        if address is None:
-            return _HttpResult(None, f"skipped: host {host!r} is not loopback; nothing was sent")
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn: http.client.HTTPConnection
-        if scheme == "https":
-            conn = _PinnedHTTPSConnection(host, port, address, self.timeout, self._tls)
-        else:
-            conn = _PinnedHTTPConnection(host, port, address, self.timeout)
-        try:
-            conn.request(method, target, body=body, headers=headers)
-            response = conn.getresponse()
-            payload = response.read()
-            answer_headers = {k.lower(): v for k, v in response.getheaders()}
-            error = None if response.status < 300 else f"HTTP {response.status}"
-            return _HttpResult(response.status, error, payload, answer_headers)
-        except (OSError, http.client.HTTPException) as exc:
-            return _HttpResult(None, f"{type(exc).__name__}: {exc}")
-        finally:
-            conn.close()
+    def _send(self, method: str, url: str, headers: dict[str, str], body: bytes) -> WebhookAnswer:
+        return send(method, url, headers, body, timeout=self.timeout, tls=self._tls)
 
     @property
     def deliveries(self) -> list[EventDelivery]:

@@ -12,18 +12,17 @@ import logging
 import re
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 
 import trustme
 
 from . import admin_api
 from . import recording_api as api
-from .admin_api import AdminApi, require_loopback_peer
+from .admin_api import AdminApi
 from .admin_content import ContentAdminApi
 from .callbacks import CallbackDelivery, CallbackDispatcher, CallbackSigner, build_state_changed_event
 from .content_api import CONTENT_PATH, OBJECT_PATH, ContentApi
@@ -36,7 +35,7 @@ from .events import (
     build_file_status_event,
     default_topic,
 )
-from .faults import HTTP_FAULTS, FaultInjector, FaultKind, FaultRule, apply_body_faults, status_error
+from .faults import FaultInjector, FaultKind, FaultRule
 from .hmac_auth import decode_access_key
 from .http_types import (
     ApiError,
@@ -47,7 +46,6 @@ from .http_types import (
     Route,
     RouteAuth,
     json_response,
-    redact_headers,
 )
 from .httpd import TlsHttpServer
 from .loopback_dns import loopback_dns
@@ -60,6 +58,7 @@ from .recording_files import (
     TimelineOverride,
     build_recording_files,
 )
+from .router import Router
 from .schema import StartRecordingOptions
 from .state import (
     Call,
@@ -123,9 +122,6 @@ class AcsEmulator:
         self.entra = EntraIssuer()
         self.identity = IdentityEndpoint(self.entra)
         self._recording_api = api.RecordingApi(self.state, self._secret, self.entra)
-        self._routes: list[Route] = []
-        self._requests: list[RecordedRequest] = []
-        self._requests_lock = threading.Lock()
         self._server: TlsHttpServer | None = None
         self._thread: threading.Thread | None = None
         self._tls: TlsMaterial | None = None
@@ -149,6 +145,7 @@ class AcsEmulator:
         self._event_max_attempts = event_max_attempts
         self._store = ContentStore()
         self._faults = FaultInjector()
+        self._router = Router(self._faults, self.authenticate)
         self._events: EventDispatcher | None = None
         self._overrides: dict[str, TimelineOverride] = {}
         self._overrides_lock = threading.Lock()
@@ -161,7 +158,7 @@ class AcsEmulator:
         if self.endpoint:
             raise RuntimeError("a stopped AcsEmulator cannot be restarted; create a new one")
         self._tls = create_tls_material()
-        self._server = TlsHttpServer((self.host, self.port), self._tls.server_context(), self)
+        self._server = TlsHttpServer((self.host, self.port), self._tls.server_context(), self._router)
         self.port = int(self._server.server_address[1])
         url_host = f"[{self.host}]" if ":" in self.host else self.host
         self.endpoint = f"https://{url_host}:{self.port}"
@@ -473,12 +470,10 @@ class AcsEmulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        with self._requests_lock:
-            return list(self._requests)
+        return self._router.requests
 
     def clear_requests(self) -> None:
-        with self._requests_lock:
-            self._requests.clear()
+        self._router.clear_requests()
 
     @property
     def callback_deliveries(self) -> list[CallbackDelivery]:
@@ -501,7 +496,7 @@ class AcsEmulator:
         ``auth="hmac"`` verifies the HMAC signature against the Host header before the handler
         runs; handlers needing another signing host call :meth:`authenticate` themselves.
         """
-        self._routes.append(Route(method.upper(), re.compile(pattern), handler, auth, record))
+        self._router.add(Route(method.upper(), re.compile(pattern), handler, auth, record))
 
     def authenticate(self, request: Request, *, signing_host: str | None = None) -> None:
         """Raise a 401 ApiError unless the request is HMAC-signed with this emulator's key."""
@@ -559,69 +554,6 @@ class AcsEmulator:
         assert self._signer is not None
         return json_response(200, self._signer.jwks())
 
-    # -- Application protocol (called by the HTTP layer) ----------------------------------------------
-    def _match(self, request: Request) -> tuple[Route, re.Match[str]]:
-        allowed: list[str] = []
-        for route in self._routes:
-            found = route.pattern.fullmatch(request.path)
-            if found is None:
-                continue
-            if route.method == request.method or (route.method == "GET" and request.method == "HEAD"):
-                return route, found
-            allowed.append(route.method)
-        if allowed:
-            raise ApiError(
-                405,
-                "MethodNotAllowed",
-                f"Method {request.method} is not allowed here.",
-                headers=[("Allow", ", ".join(sorted(set(allowed))))],
-            )
-        raise ApiError(404, "NotFound", "The requested resource was not found.")
-
-    def handle(self, request: Request) -> Response:
-        admin = request.path == "/admin" or request.path.startswith("/admin/")
-        rules = [] if admin else self._faults.take(_HEAD_FAULTS, request.method, request.path)
-        for rule in rules:
-            if rule.kind == "latency":
-                time.sleep(rule.seconds)
-        for rule in rules:
-            if rule.kind == "status":
-                raise status_error(rule)
-        route, found = self._match(request)
-        if route.auth == "hmac":
-            self.authenticate(request)
-        elif route.auth == "admin":
-            require_loopback_peer(request)
-        response = route.handler(request, found)
-        if admin or 300 <= response.status < 400:
-            return response  # a body fault is spent on a body, not on the redirect before it
-        return apply_body_faults(response, self._faults.take(_BODY_FAULTS, request.method, request.path))
-
-    def finalize(self, request: Request, response: Response) -> None:
-        """Add the headers every real response carries and keep the request for tests."""
-        response.headers.append(("api-supported-versions", api.SUPPORTED_API_VERSIONS))
-        response.headers.append(
-            ("MS-CV", base64.b64encode(secrets.token_bytes(16)).decode("ascii")[:22] + ".0")
-        )
-        if response.header("X-Microsoft-Skype-Chain-ID") is None:
-            response.headers.append(("X-Microsoft-Skype-Chain-ID", str(uuid.uuid4())))
-        client_request_id = request.header("x-ms-client-request-id")
-        if client_request_id is not None:
-            response.headers.append(("x-ms-client-request-id", client_request_id))
-        if request.path.startswith("/admin/") or request.path == "/admin":
-            return
-        with self._requests_lock:
-            self._requests.append(
-                RecordedRequest(
-                    method=request.method,
-                    target=request.target,
-                    headers=redact_headers(request.headers),
-                    body=request.body,
-                    status=response.status,
-                    at=datetime.now(UTC),
-                )
-            )
-
     # -- callbacks --------------------------------------------------------------------------------
     def _on_transition(self, snapshot: RecordingSnapshot, change: StateChange) -> None:
         if change.state == "stopped":
@@ -652,9 +584,6 @@ class AcsEmulator:
         if files.chunks and self._events is not None:
             self._events.publish(build_file_status_event(files, self.event_topic), self.file_status_delay)
 
-
-_BODY_FAULTS = frozenset({"bandwidth", "truncate", "reset"})
-_HEAD_FAULTS = HTTP_FAULTS - _BODY_FAULTS
 
 __all__ = [
     "AcsEmulator",

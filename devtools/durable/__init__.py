@@ -8,7 +8,8 @@ engine.client_binding_json()  # for DurableOrchestrationClient(...)
 engine.stop()
 """
 
-from devtools.durable.engine import Clock, DurableEngine, UnknownOrchestratorError
+from devtools.durable.clock import Clock
+from devtools.durable.engine import DurableEngine, UnknownOrchestratorError
 from devtools.durable.store import (
     ConcurrencyError,
     InMemoryStore,

@@ -10,28 +10,27 @@ history and commit it, and only then dispatch activities and timers.
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import inspect
 import json
 import logging
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import azure.functions as func
-from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devtools.durable import history as h
+from devtools.durable.activities import run_activity
+from devtools.durable.clock import Clock, read_overridable_states
 from devtools.durable.history import Event, EventType
+from devtools.durable.recovery import answered_task_ids
 from devtools.durable.shim import NonDeterminismError, Replayer, Scheduled, UnsupportedActionError
+from devtools.durable.status import status_of
 from devtools.durable.store import (
     COMPLETED,
     CONTINUED_AS_NEW,
@@ -46,6 +45,7 @@ from devtools.durable.store import (
     InstanceRecord,
     InstanceStore,
 )
+from devtools.durable.timers import TimerQueue
 
 log = logging.getLogger(__name__)
 
@@ -56,41 +56,6 @@ NON_RUNNING_DEDUPE = (PENDING, RUNNING, CONTINUED_AS_NEW)
 
 class UnknownOrchestratorError(Exception):
     pass
-
-
-class Clock:
-    """Orchestration time. ``time_scale`` < 1 makes durable time run faster than wall time.
-
-    Virtual time = wall time at construction + elapsed wall time / time_scale, so a 1 hour timer
-    with ``time_scale=0.001`` fires after 3.6 s and ``current_utc_datetime`` moves accordingly.
-    """
-
-    def __init__(self, time_scale: float = 1.0) -> None:
-        if time_scale <= 0:
-            raise ValueError("time_scale must be > 0")
-        self.time_scale = time_scale
-        self._base = datetime.now(UTC)
-        self._mono = time.monotonic()
-
-    def now(self) -> datetime:
-        return self._base + timedelta(seconds=(time.monotonic() - self._mono) / self.time_scale)
-
-    def real_seconds_until(self, when: datetime) -> float:
-        return max(0.0, (when - self.now()).total_seconds() * self.time_scale)
-
-
-def read_overridable_states(host_json: Path | None) -> str:
-    """``extensions.durableTask.overridableExistingInstanceStates`` from host.json.
-
-    When absent, the extension's own default applies, which is ``NonRunningStates``
-    (``DurableTaskOptions.OverridableExistingInstanceStates`` in azure-functions-durable-extension;
-    confirmed by its PR #3468, "Correct StartNewAsync 'silently replaced' remarks").
-    """
-    if host_json is None or not Path(host_json).exists():
-        return "NonRunningStates"
-    config = json.loads(Path(host_json).read_text(encoding="utf-8"))
-    value = config.get("extensions", {}).get("durableTask", {}).get("overridableExistingInstanceStates")
-    return str(value) if value else "NonRunningStates"
 
 
 def _functions_of(
@@ -154,8 +119,7 @@ class DurableEngine:
         self._ready: list[str] = []
         self._ready_set: set[str] = set()
         self._cond = threading.Condition()
-        self._timers: list[tuple[datetime, int, str, str, int, str]] = []
-        self._timer_seq = 0
+        self._timer_queue = TimerQueue(self.clock, self._fire_timer)
         self._running = False
         self._threads: list[threading.Thread] = []
         self._pool: ThreadPoolExecutor | None = None
@@ -167,13 +131,10 @@ class DurableEngine:
 
         self._running = True
         self._pool = ThreadPoolExecutor(self.activity_workers, thread_name_prefix="durable-activity")
-        for target, name in (
-            (self._orchestration_loop, "durable-orchestrations"),
-            (self._timer_loop, "durable-timers"),
-        ):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        thread = threading.Thread(target=self._orchestration_loop, name="durable-orchestrations", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        self._timer_queue.start()
         self._server = serve(self, self._host, self._port)
         self._recover()
         return self
@@ -185,6 +146,7 @@ class DurableEngine:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+        self._timer_queue.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -341,37 +303,10 @@ class DurableEngine:
         self, instance_id: str, *, show_history: bool = False, show_input: bool = True
     ) -> dict[str, Any] | None:
         record = self.store.get(instance_id)
-        return (
-            None
-            if record is None
-            else self.status_of(record, show_history=show_history, show_input=show_input)
-        )
+        return None if record is None else status_of(record, show_history=show_history, show_input=show_input)
 
     def list_statuses(self) -> list[dict[str, Any]]:
-        return [self.status_of(record, show_history=False, show_input=False) for record in self.store.list()]
-
-    @staticmethod
-    def status_of(record: InstanceRecord, *, show_history: bool, show_input: bool) -> dict[str, Any]:
-        status: dict[str, Any] = {
-            "name": record.name,
-            "instanceId": record.instance_id,
-            "runtimeStatus": record.status,
-            "input": record.input if show_input else None,
-            "customStatus": record.custom_status,
-            "output": record.output,
-            "createdTime": record.created[:19] + "Z",
-            "lastUpdatedTime": record.last_updated[:19] + "Z",
-        }
-        if show_history:
-            status["historyEvents"] = [
-                {
-                    "EventType": h.name_of(h.type_of(e)),
-                    **{k: v for k, v in e.items() if k not in ("EventType", "IsPlayed")},
-                }
-                for e in record.history
-            ]
-            status["history"] = record.history
-        return status
+        return [status_of(record, show_history=False, show_input=False) for record in self.store.list()]
 
     def wait_for(
         self, instance_id: str, timeout: float = 10.0, statuses: Iterable[str] = TERMINAL
@@ -619,68 +554,20 @@ class DurableEngine:
     ) -> None:
         if not self._running:
             return
-        now = self.clock.now
-        entry = self.activities.get(name)
-        try:
-            if entry is None:
-                raise LookupError(
-                    f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
-                )
-            user_function, binding = entry
-            argument = (
-                None
-                if payload is None
-                else ActivityTriggerConverter.decode(
-                    meta.Datum(type="json", value=payload), trigger_metadata={}
-                )
-            )
-            result = user_function(**{binding: argument})
-            if inspect.isawaitable(result):
-                result = asyncio.run(_await(result))
-            encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
-            evt = h.event(EventType.TASK_COMPLETED, now(), TaskScheduledId=task_id, Result=encoded)
-        except Exception as exc:
-            # UNVERIFIED wording: the extension's TaskActivityShim reports
-            # "Activity function '<name>' failed: <message>" with the serialized exception as details.
-            evt = h.event(
-                EventType.TASK_FAILED,
-                now(),
-                TaskScheduledId=task_id,
-                Reason=f"Activity function '{name}' failed: {type(exc).__name__}: {exc}",
-                Details=json.dumps(
-                    {"type": type(exc).__name__, "message": str(exc), "stack": traceback.format_exc()}
-                ),
-            )
-        if self._running:
+        evt = run_activity(self.activities, name, payload, task_id, self.clock.now)
+        if self._running:  # a stopped engine drops the result, like a crashed host
             self._deliver(instance_id, execution_id, evt)
 
     # -- timers
     def _add_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: datetime) -> None:
-        with self._cond:
-            self._timer_seq += 1
-            heapq.heappush(
-                self._timers,
-                (fire_at, self._timer_seq, instance_id, execution_id, timer_id, h.format_time(fire_at)),
-            )
-            self._cond.notify_all()
+        self._timer_queue.add(instance_id, execution_id, timer_id, fire_at)
 
-    def _timer_loop(self) -> None:
-        while self._running:
-            due: list[tuple[datetime, int, str, str, int, str]] = []
-            with self._cond:
-                while self._running and (
-                    not self._timers or self.clock.real_seconds_until(self._timers[0][0]) > 0
-                ):
-                    wait = self.clock.real_seconds_until(self._timers[0][0]) if self._timers else 0.5
-                    self._cond.wait(min(max(wait, 0.001), 0.5))
-                while self._timers and self.clock.real_seconds_until(self._timers[0][0]) <= 0:
-                    due.append(heapq.heappop(self._timers))
-            for _, _, instance_id, execution_id, timer_id, fire_at in due:
-                evt = h.event(EventType.TIMER_FIRED, self.clock.now(), TimerId=timer_id, FireAt=fire_at)
-                try:
-                    self._deliver(instance_id, execution_id, evt)
-                except Exception:
-                    log.exception("delivering timer %s of %s", timer_id, instance_id)
+    def _fire_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: str) -> None:
+        evt = h.event(EventType.TIMER_FIRED, self.clock.now(), TimerId=timer_id, FireAt=fire_at)
+        try:
+            self._deliver(instance_id, execution_id, evt)
+        except Exception:
+            log.exception("delivering timer %s of %s", timer_id, instance_id)
 
     # -- restart
     def _recover(self) -> None:
@@ -688,18 +575,7 @@ class DurableEngine:
         for record in self.store.list():
             if record.status in TERMINAL:
                 continue
-            done: set[int] = set()
-            for evt in record.history + record.inbox:
-                kind = h.type_of(evt)
-                if kind in (
-                    EventType.TASK_COMPLETED,
-                    EventType.TASK_FAILED,
-                    EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
-                    EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
-                ):
-                    done.add(int(evt["TaskScheduledId"]))
-                elif kind == EventType.TIMER_FIRED:
-                    done.add(int(evt["TimerId"]))
+            done = answered_task_ids(record)
             for evt in record.history:
                 kind = h.type_of(evt)
                 event_id = int(evt.get("EventId", -1))
@@ -718,7 +594,3 @@ class DurableEngine:
                         self._notify_parent(child)
             if record.inbox:
                 self._enqueue(record.instance_id)
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable

@@ -12,7 +12,7 @@ import requests
 from azure.communication.callautomation import CallAutomationClient
 
 from devtools.acs_emulator import AcsEmulator, Call
-from devtools.acs_emulator.callbacks import loopback_address
+from devtools.acs_emulator.webhooks import loopback_address
 
 from .conftest import CallbackReceiver, load_reference, wait_until
 
