@@ -60,6 +60,7 @@ def call_automation_client(acs: AcsConnection) -> CallAutomationClient:
 
 @cache
 def blob_service_client(storage: StorageConnection) -> BlobServiceClient:
+    """The Blob service client for this connection (cached: one connection pool per worker)."""
     from azure.storage.blob import BlobServiceClient
 
     if storage.connection_string is not None:
@@ -72,6 +73,7 @@ def blob_service_client(storage: StorageConnection) -> BlobServiceClient:
 
 @cache
 def table_service_client(storage: StorageConnection) -> TableServiceClient:
+    """The Table service client for this connection (cached: one connection pool per worker)."""
     from azure.data.tables import TableServiceClient
 
     if storage.connection_string is not None:

@@ -30,6 +30,7 @@ AsyncHandler = Callable[..., Awaitable[func.HttpResponse]]
 def json_response(
     body: object, status: int = HTTPStatus.OK, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
+    """A compact JSON answer with the charset set."""
     return func.HttpResponse(
         json.dumps(body, separators=(",", ":")),
         status_code=status,

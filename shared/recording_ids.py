@@ -19,6 +19,7 @@ _MAX_KEY: Final = 200
 
 
 def is_recording_id(value: object) -> bool:
+    """Whether `value` has the shape of an ACS recording id (base64, `=` only as padding)."""
     return isinstance(value, str) and _RECORDING_ID.fullmatch(value) is not None
 
 
@@ -36,10 +37,12 @@ def instance_id_of_key(key: str) -> str:
 
 
 def archive_instance_id(recording_id: str) -> str:
+    """The archive orchestration's instance id for a recording (the same the event derives)."""
     return instance_id_of_key(recording_key(recording_id))
 
 
 def checked_recording_id(value: str | None) -> str:
+    """The route's `{recordingId}` if it has an ACS id's shape, else 400 `InvalidRecordingId`."""
     if not value or not is_recording_id(value):
         raise bad_request(
             "The recording id is not a valid ACS recording id.", "recordingId", code="InvalidRecordingId"

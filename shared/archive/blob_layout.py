@@ -27,6 +27,8 @@ _UNKNOWN: Final = ("bin", "application/octet-stream")
 
 @dataclass(frozen=True)
 class MediaType:
+    """The blob's extension and content type, from the chunk's URL or the recording's format."""
+
     extension: str
     content_type: str
 
@@ -47,14 +49,17 @@ def recording_prefix(start_time: str, recording_key: str) -> str:
 
 
 def content_blob_name(prefix: str, index: int, document_id: str, extension: str) -> str:
+    """`{prefix}/{index:03d}-{documentId}.{ext}`: sorted by index, unique per chunk, from validated parts."""
     return f"{prefix}/{index:03d}-{document_id}.{extension}"
 
 
 def metadata_blob_name(prefix: str, index: int, document_id: str) -> str:
+    """The chunk's ACS metadata document, beside its content."""
     return f"{prefix}/{index:03d}-{document_id}.metadata.json"
 
 
 def manifest_blob_name(prefix: str) -> str:
+    """One manifest per recording, rewritten as its archive progresses."""
     return f"{prefix}/manifest.json"
 
 

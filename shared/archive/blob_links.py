@@ -32,6 +32,8 @@ _UNSAFE_FILE_CHARACTERS: Final = re.compile(r"[^A-Za-z0-9._-]")
 
 @dataclass(frozen=True)
 class BlobLink:
+    """A read-only SAS URL to one blob: a bearer credential until `expires_on`, never logged."""
+
     url: str = field(repr=False)  # a bearer credential until it expires
     expires_on: datetime
     file_name: str

@@ -26,6 +26,8 @@ MAX_INDEX: Final = 999
 
 @dataclass(frozen=True)
 class ChunkLink:
+    """The link to one archived chunk (or its metadata) and the manifest entry it was checked against."""
+
     link: BlobLink
     chunk: ManifestChunk
     blob_name: str
@@ -44,12 +46,14 @@ class ChunkLink:
 
 
 def checked_index(value: str | None) -> int:
+    """The route's `{index}`: a whole number up to the 999 chunks an event can name, else 400."""
     if value is None or not value.isdigit() or int(value) > MAX_INDEX:
         raise bad_request(f"The chunk index must be a whole number from 0 to {MAX_INDEX}.", "index")
     return int(value)
 
 
 def verified_chunk(manifest: Manifest, index: int) -> ManifestChunk:
+    """The manifest's verified entry for chunk `index`, else 404."""
     chunk = manifest.verified_chunk(index)
     if chunk is None:
         raise not_found(f"Chunk {index} of this recording is not archived and verified.", "index")
@@ -59,6 +63,8 @@ def verified_chunk(manifest: Manifest, index: int) -> ManifestChunk:
 def chunk_link(
     settings: Settings, recording_id: str, index: int, *, metadata: bool, now: datetime
 ) -> ChunkLink:
+    """A link only to a verified chunk whose blob is still there with the manifest's SHA-256;
+    410 once retention deleted it."""
     with upstream(STORAGE):
         archive = catalog(settings).archive_of(recording_id)
         if archive is None:

@@ -32,10 +32,12 @@ def chunk_retry() -> df.RetryOptions:
 
 
 def orchestration_input(job: ArchiveJob, *, delete_source: bool) -> dict[str, Any]:
+    """The orchestrator's input: the validated job, and whether to delete the ACS copy once verified."""
     return {"job": job.to_json(), "deleteSource": delete_source}
 
 
 def progress(phase: str, done: int, total: int, bytes_done: int, failed: int = 0) -> dict[str, Any]:
+    """The custom status `GET .../archive` shows while the archive runs."""
     return {
         "phase": phase,
         "chunksDone": done,
@@ -51,6 +53,7 @@ def waves(count: int, size: int) -> list[range]:
 
 
 def archive_orchestration(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Archive every chunk, record the manifest, then (if asked and verified) delete the ACS copy."""
     payload = context.get_input()
     job = ArchiveJob.from_json(payload["job"])
     delete_source = bool(payload.get("deleteSource"))

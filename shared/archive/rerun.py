@@ -26,6 +26,8 @@ RUNNING_STATES: Final = frozenset({"Pending", "Running", "ContinuedAsNew", "Susp
 
 @dataclass(frozen=True)
 class RerunRefusal:
+    """Why a re-run is refused (a 409 with this code and message)."""
+
     status: int
     code: str
     message: str
@@ -62,6 +64,7 @@ def _stored(settings: Settings, recording_id: str) -> tuple[ArchiveJob | None, s
 
 
 async def rerun_archive(settings: Settings, client: Any, recording_id: str) -> dict[str, Any]:
+    """Start the archive again from its stored event, unless it runs, completed or expired."""
     instance_id = archive_instance_id(recording_id)
     status = await client.get_status(instance_id, show_input=True)
     runtime = runtime_status_name(status)

@@ -34,6 +34,7 @@ def is_due(archive: dict[str, Any], created_at: str | None, cutoff: datetime) ->
 
 
 def archive_prefix(archive: dict[str, Any]) -> str | None:
+    """The archive's blob prefix from the catalog's summary, or None when it names no manifest."""
     name = str(archive.get("manifestBlobName") or "")
     return name.rsplit("/", 1)[0] + "/" if "/" in name else None
 

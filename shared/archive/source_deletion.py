@@ -26,6 +26,7 @@ def _manifest(settings: Settings, recording_id: str) -> Manifest | None:
 
 
 def delete_archived_source(settings: Settings, recording_id: str) -> dict[str, Any]:
+    """Delete every chunk's ACS copy of a verified archive (409 otherwise); count what went."""
     manifest = _manifest(settings, recording_id)
     if manifest is None:
         raise not_found("No archive exists for this recording.", "recordingId")

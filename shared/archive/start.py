@@ -35,6 +35,8 @@ def runtime_status_name(status: Any) -> str | None:
 
 
 def should_start(existing_status: str | None) -> bool:
+    """Start when there is no instance, or it failed or was terminated: a redelivered event must not
+    disturb an archive that runs or completed (a re-run is `POST .../archive`)."""
     return existing_status not in ACTIVE_STATES
 
 

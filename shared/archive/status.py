@@ -20,6 +20,7 @@ def _manifest_of(settings: Settings, recording_id: str) -> dict[str, Any] | None
 
 
 async def archive_status(settings: Settings, client: Any, recording_id: str) -> dict[str, Any]:
+    """Durable's status of the recording's archive plus its stored manifest; 404 when neither exists."""
     instance_id = archive_instance_id(recording_id)
     status = await client.get_status(instance_id)
     runtime = runtime_status_name(status)

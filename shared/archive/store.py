@@ -34,6 +34,7 @@ def archive_container(settings: Settings) -> ContainerClient:
 
 
 def reset_containers() -> None:
+    """Forget the cached container clients (tests change settings between cases)."""
     _container.cache_clear()
 
 
@@ -66,6 +67,7 @@ def read_manifest_document(settings: Settings, blob_name: str) -> dict[str, Any]
 
 
 def read_manifest(settings: Settings, blob_name: str) -> Manifest | None:
+    """The manifest, typed; None when it was never written (or retention deleted it)."""
     document = read_manifest_document(settings, blob_name)
     return None if document is None else Manifest.from_json(document)
 
@@ -79,5 +81,6 @@ def write_job(settings: Settings, job: ArchiveJob) -> str:
 
 
 def read_job(settings: Settings, blob_name: str) -> ArchiveJob | None:
+    """The job stored from the event that started the archive, for a re-run."""
     document = _download_json(settings, blob_name)
     return None if document is None else ArchiveJob.from_json(document)

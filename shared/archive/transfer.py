@@ -61,6 +61,8 @@ _RETRYABLE_STATUS: Final = {408, 429, 500, 502, 503, 504}
 
 @dataclass(frozen=True)
 class TransferOptions:
+    """How a chunk is moved: range size, ranges in flight, retries, and the single Put Blob limit."""
+
     range_bytes: int = 4 * MiB  # chosen from the sweep in benchmarks/README.md
     in_flight: int = 4
     range_attempts: int = 4
@@ -102,6 +104,7 @@ def block_id(offset: int, length: int) -> str:
 
 
 def plan_ranges(total: int, range_bytes: int) -> list[tuple[int, int]]:
+    """(offset, length) of each range of a `total`-byte chunk."""
     return [(offset, min(range_bytes, total - offset)) for offset in range(0, total, range_bytes)]
 
 

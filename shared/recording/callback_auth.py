@@ -125,6 +125,7 @@ def _configuration(url: str) -> _OpenIdConfiguration:
 
 
 def reset_openid_cache() -> None:
+    """Forget the cached OpenID configuration and signing keys (tests rotate them)."""
     with _configurations_lock:
         _configurations.clear()
     _seen_tokens.clear()

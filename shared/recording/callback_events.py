@@ -22,6 +22,8 @@ _MAX_TEXT: Final = 2048
 
 @dataclass(frozen=True)
 class ResultInformation:
+    """ACS's reason for a state change (code, subcode, message), as the callback carries it."""
+
     code: int | None
     sub_code: int | None
     message: str

@@ -39,15 +39,19 @@ def _key(value: str) -> str:
 
 
 def recording_partition(recording_id: str) -> str:
+    """The recording entity's partition: a hash, since ACS ids may hold `/`, which keys may not."""
     return f"rec-{_key(recording_id)}"
 
 
 def call_partition(server_call_id: str) -> str:
+    """The first layout's call index partition (migrated as read)."""
     return f"call-{_key(server_call_id)}"
 
 
 @dataclass(frozen=True)
 class StartedRecording:
+    """What the catalog keeps of a start: the id ACS gave, its state and kind, and the options used."""
+
     recording_id: str
     state: str
     kind: str

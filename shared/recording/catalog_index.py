@@ -44,18 +44,22 @@ _VALUE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def key_hash(value: str) -> str:
+    """A short, key-safe hash of an id."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:40]
 
 
 def inverted_ms(moment: datetime) -> int:
+    """Milliseconds counted down from a far date, so newer rows sort first."""
     return _INVERT_FROM - int(moment.timestamp() * 1000)
 
 
 def row_key(created_at: datetime, recording_id: str) -> str:
+    """Newest first within a partition, unique per recording."""
     return f"{inverted_ms(created_at):013d}-{key_hash(recording_id)}"
 
 
 def month_partition(moment: datetime) -> str:
+    """Time-ordered index rows are partitioned by month, so a time range reads few partitions."""
     return f"t-{moment.astimezone(UTC):%Y%m}"
 
 
@@ -65,6 +69,7 @@ def _utc(value: str) -> datetime:
 
 
 def archive_status_of(entity: dict[str, Any]) -> str | None:
+    """The entity's archive status (`archiveStatus` filter), or None when nothing was archived."""
     raw = entity.get("archive")
     if not raw:
         return None
@@ -105,6 +110,8 @@ def matches(kind: Kind, value: str, entity: dict[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class CatalogQuery:
+    """A validated listing query: which index, which value, which time range, what page size."""
+
     kind: Kind
     value: str
     start: datetime | None  # inclusive

@@ -37,6 +37,7 @@ def catalog(settings: Settings) -> Catalog:
 
 
 def reset_catalog() -> None:
+    """Forget the cached catalog client (tests change settings between cases)."""
     _catalog.cache_clear()
 
 
