@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 TRIGGER_TYPES = frozenset({"httpTrigger", "eventGridTrigger"})
 
@@ -27,11 +30,16 @@ def call_function(function: Any, trigger_value: Any, *, durable_client: str | No
             kwargs[name] = durable_client
     result = function.get_user_function()(**kwargs)
     if inspect.isawaitable(result):
-        result = asyncio.run_coroutine_threadsafe(_awaited(result), _worker_loop()).result()
+        result = on_worker_loop(result)
     return result
 
 
-async def _awaited(awaitable: Any) -> Any:
+def on_worker_loop(awaitable: Awaitable[T]) -> T:
+    """Await on the process's one worker loop, where the Durable client's shared session lives."""
+    return asyncio.run_coroutine_threadsafe(_awaited(awaitable), _worker_loop()).result()
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 

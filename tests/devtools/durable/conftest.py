@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from azure.durable_functions.models.utils import http_utils
 
+from devtools.devhost.invoke import on_worker_loop
 from devtools.durable import DurableEngine, InMemoryStore, InstanceStore
 from tests.devtools.durable import sample_app
 
@@ -63,12 +62,6 @@ def engine(make_engine: EngineFactory) -> DurableEngine:
 
 
 def run_client(body: Callable[[], Awaitable[T]]) -> T:
-    """Run client code on a fresh loop; drop the SDK's shared aiohttp session with it."""
-
-    async def main() -> T:
-        try:
-            return await body()
-        finally:
-            await http_utils._close_session()
-
-    return asyncio.run(main())
+    """Run client code on the process's one worker loop, as the Python worker and the local host do:
+    the SDK's shared aiohttp session is bound to the loop it was first used on."""
+    return on_worker_loop(body())
