@@ -46,8 +46,9 @@ def _size(mib: int) -> str:
 
 def _cases_table(cases: list[dict[str, Any]], sink: str) -> list[str]:
     rows = [
-        "| size | chunks | ours MB/s | seed MB/s | wire MB/s | ours / seed | ours / wire | ours RSS growth |",
-        "|---|---|---|---|---|---|---|---|",
+        "| size | chunks | ours MB/s | seed MB/s | wire MB/s | ours / seed | ours / wire | ours RSS growth"
+        " | ours CPU s / 400 MiB | wire CPU s / 400 MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     groups = sorted({(c["sizeMib"], c["chunks"]) for c in cases if c["sink"] == sink})
     for size, chunks in groups:
@@ -63,9 +64,15 @@ def _cases_table(cases: list[dict[str, Any]], sink: str) -> list[str]:
 
         rows.append(
             f"| {_size(size)} | {chunks} | {rate(ours)} | {rate(seed)} | {rate(wire)} | {ratio(seed)} |"
-            f" {ratio(wire)} | {ours['rssGrowthMib']:.1f} MiB |"
+            f" {ratio(wire)} | {ours['rssGrowthMib']:.1f} MiB | {_cpu(ours)} | {_cpu(wire)} |"
         )
     return rows
+
+
+def _cpu(case: dict[str, Any] | None) -> str:
+    """Client CPU seconds (all threads) per 400 MiB: steadier than MB/s on a shared machine."""
+    value = None if case is None else case.get("cpuSecondsPer400Mib")
+    return "—" if value is None else f"{value:.2f}"
 
 
 def _targets_table(targets: list[dict[str, Any]]) -> list[str]:

@@ -252,9 +252,10 @@ def main() -> int:
             baseline_rss = _status_kib("VmRSS")
             maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             reset = _reset_peak()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             blobs = [method.run(chunk, spec["prefix"]) for chunk in spec["chunks"]]
             seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started  # all threads of this process
             peak = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             growth = peak - (baseline_rss if reset else maxrss_before)
             digests = method.digests
@@ -266,6 +267,7 @@ def main() -> int:
         json.dumps(
             {
                 "seconds": seconds,
+                "cpuSeconds": cpu_seconds,
                 "blobs": blobs,
                 "digests": digests,
                 "baselineRssKib": baseline_rss,
