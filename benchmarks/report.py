@@ -108,10 +108,32 @@ def _sweep_table(sweep: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def _options(range_bytes: int, in_flight: int) -> str:
+    return f"{range_bytes // (1024 * 1024)} MiB x {in_flight}"
+
+
+def stale_defaults(results: dict[str, Any]) -> str | None:
+    """A warning when `ours` was measured at other options than the app's `TransferOptions()`."""
+    from shared.transfer import TransferOptions
+
+    defaults = TransferOptions()
+    measured = {(c["rangeBytes"], c["inFlight"]) for c in results["cases"] if c["method"] == "ours"}
+    if not measured or measured == {(defaults.range_bytes, defaults.in_flight)}:
+        return None
+    was = ", ".join(_options(*options) for options in sorted(measured))
+    return (
+        f"**Stale:** `ours` was measured at {was}; the app now runs"
+        f" {_options(defaults.range_bytes, defaults.in_flight)}. Re-run"
+        " `python -m benchmarks.archive_throughput --full`, then `python -m benchmarks.report`."
+    )
+
+
 def render(results: dict[str, Any]) -> str:
     """The tables (with one line naming the run), without the markers."""
     machine = results.get("machine", {})
+    stale = stale_defaults(results)
     lines = [
+        *([stale, ""] if stale else []),
         f"Run: `{results.get('mode', '?')}` mode, {machine.get('cores', '?')} cores,"
         f" Python {machine.get('python', '?')}; median of the repeats, RSS the largest.",
         "",

@@ -1,8 +1,10 @@
 """One chunk: ranged downloads from ACS -> staged blocks -> one verified, conditional commit.
 
 Why this shape:
-- Memory is bounded by `(in_flight + 1) x range_bytes`, in buffers reused for every range, never
-  by the file size.
+- Memory is bounded by `(in_flight + 1) x range_bytes` (48 MiB at the defaults), in buffers reused
+  for every range, never by the file size: `in_flight` ranges downloading while the oldest finished
+  one is hashed. The next range is requested before the oldest is hashed, so hashing (hashlib
+  releases the GIL on large buffers) overlaps the downloads instead of holding a download slot.
 - Block ids are a function of (offset, length), so a retry, or a concurrent twin run, stages the
   same ids with the same bytes; blocks already staged by a crashed attempt are not uploaded again.
 - The SHA-256 is computed over the whole content, in order, while it streams; the total length
@@ -64,8 +66,11 @@ class TransferError(Exception):
 
 @dataclass(frozen=True)
 class TransferOptions:
-    range_bytes: int = 4 * MiB  # chosen from the sweep in benchmarks/README.md
-    in_flight: int = 4
+    # From the sweep and CPU figures in benchmarks/README.md: each range costs two trips through the
+    # SDK pipeline (the 302), and more threads than cores spend CPU on GIL hand-offs; 16 MiB x 2
+    # took 0.9 s of client CPU per 400 MiB where 4 MiB x 4 took 1.35 s, at no loss into Azurite.
+    range_bytes: int = 16 * MiB
+    in_flight: int = 2
     range_attempts: int = 4
     retry_delay_s: float = 0.5
     single_put_bytes: int = 32 * MiB  # up to this size a chunk is one Put Blob (module docstring)
@@ -239,11 +244,11 @@ def _stream_ranges(
         _fill(window, pending, options.in_flight, submit)
         while window:
             buffer, length = window.popleft().result()
+            _fill(window, pending, options.in_flight, submit)  # before hashing: downloads never wait on it
             with memoryview(buffer) as view:
                 digest.update(view[:length])
             hashed += length
             buffers.give(buffer)
-            _fill(window, pending, options.in_flight, submit)
     reused = sum(1 for r in ranges if staged.get(block_id(*r)) == r[1])
     if hashed != total:
         raise TransferError(f"chunk {chunk.index}: read {hashed} bytes, Content-Range said {total}")

@@ -1,0 +1,131 @@
+"""The ranged transfer's pipeline: hashing overlaps the downloads, memory stays in its pool."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import tracemalloc
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from shared import transfer as transfer_module
+from shared.archive_jobs import ChunkJob
+from shared.archive_service import archive_container
+from shared.clients import call_automation_client
+from shared.settings import Settings
+from shared.transfer import TransferError, TransferOptions, archive_chunk
+from tests.support.chunks import chunk_job
+from tools.acs_emulator import AcsEmulator
+
+RANGE = 256 * 1024
+PREFIX = "2026/11/24/pipeline-test"
+
+
+@pytest.fixture
+def chunk(app_settings: Settings, emulator: AcsEmulator) -> Iterator[tuple[ChunkJob, Any]]:
+    """A stopped 10 s unmixed recording of four participants (1.28 MB, 5 ranges): one chunk."""
+    call = emulator.create_call(participants=[f"8:acs:pipeline_{i}" for i in range(4)])
+    recording = call_automation_client(app_settings.acs).start_recording(
+        server_call_id=call.server_call_id,
+        recording_channel_type="unmixed",
+        recording_content_type="audio",
+        recording_format_type="wav",
+    )
+    deadline = time.monotonic() + 5
+    while emulator.recording(recording.recording_id).state != "active" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (source,) = emulator.stop_recording(recording.recording_id, duration_s=10).chunks
+    with emulator.loopback_dns():
+        yield chunk_job(source), source
+
+
+def transfer(settings: Settings, job: ChunkJob, in_flight: int, prefix: str = PREFIX) -> Any:
+    return archive_chunk(
+        job,
+        prefix=prefix,
+        format_hint=None,
+        acs=call_automation_client(settings.acs),
+        container=archive_container(settings),
+        options=TransferOptions(range_bytes=RANGE, in_flight=in_flight, single_put_bytes=0),
+    )
+
+
+def ranges_served(emulator: AcsEmulator) -> int:
+    return sum(1 for r in emulator.requests if r.status == 206)
+
+
+class _WaitingHash:
+    """The transfer's sha256 (only transfer.py's name for hashlib is replaced, not the SDKs'):
+    before hashing range k it waits, bounded, until range k + 1 has been served. Only a transfer
+    that asks for the next range before hashing the oldest gets past it without waiting in vain."""
+
+    def __init__(self, emulator: AcsEmulator, total_ranges: int) -> None:
+        self._real = hashlib.sha256()
+        self._emulator = emulator
+        self._total = total_ranges
+        self.hashed = 0
+        self.waited_in_vain = 0
+
+    def update(self, data: Any) -> None:
+        wanted = min(self.hashed + 2, self._total)
+        deadline = time.monotonic() + 2.0
+        while ranges_served(self._emulator) < wanted:
+            if time.monotonic() > deadline:
+                self.waited_in_vain += 1
+                break
+            time.sleep(0.005)
+        self._real.update(data)
+        self.hashed += 1
+
+    def hexdigest(self) -> str:
+        return self._real.hexdigest()
+
+
+def test_the_next_range_is_downloaded_while_the_oldest_is_hashed(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator, monkeypatch: Any
+) -> None:
+    job, source = chunk
+    ranges = -(-source.content_length // RANGE)
+    emulator.clear_requests()
+    waiting = _WaitingHash(emulator, ranges)
+    monkeypatch.setattr(transfer_module, "hashlib", SimpleNamespace(sha256=lambda: waiting))
+    result = transfer(app_settings, job, in_flight=1)  # one download slot: hashing must not hold it
+    assert (waiting.hashed, waiting.waited_in_vain) == (ranges, 0)
+    assert result.sha256 == source.content_sha256()
+
+
+def test_ranged_reads_stay_within_in_flight_plus_one_ranges_of_memory(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any]
+) -> None:
+    job, source = chunk
+    tracemalloc.start()
+    try:
+        transfer(app_settings, job, in_flight=2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # 3 pooled ranges plus the SDKs' own ~1 MB; the whole content would be 1.28 MB more
+    assert peak < (2 + 1) * RANGE + 1_000_000 < (2 + 1) * RANGE + source.content_length, f"peak {peak}"
+
+
+def test_a_failing_hash_fails_the_chunk_instead_of_hanging(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], monkeypatch: Any
+) -> None:
+    job, _ = chunk
+
+    class _Broken:
+        def update(self, data: Any) -> None:
+            raise TransferError("hashing failed")
+
+    monkeypatch.setattr(transfer_module, "hashlib", SimpleNamespace(sha256=_Broken))
+    started = time.monotonic()
+    with pytest.raises(TransferError, match="hashing failed"):
+        transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-broken")
+    assert time.monotonic() - started < 10
+    stored = [
+        b.name for b in archive_container(app_settings).list_blobs(name_starts_with=f"{PREFIX}-broken/")
+    ]
+    assert [name for name in stored if not name.endswith(".metadata.json")] == []  # no content committed
