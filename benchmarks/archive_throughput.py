@@ -116,6 +116,7 @@ def transfer(
     sink: str = "azurite",
     range_bytes: int = DEFAULT_RANGE,
     in_flight: int = DEFAULT_IN_FLIGHT,
+    single_put_bytes: int | None = None,
 ) -> dict[str, Any]:
     """One transfer of all `chunks` in a fresh worker process, verified, then its blobs deleted.
 
@@ -130,6 +131,7 @@ def transfer(
         "sink": sink,
         "rangeBytes": range_bytes,
         "inFlight": in_flight,
+        **({} if single_put_bytes is None else {"singlePutBytes": single_put_bytes}),
         "container": container,
         "prefix": "bench",
         "acsConnectionString": servers.emulator.connection_string,

@@ -136,7 +136,10 @@ class Method:
         settings = Settings.from_env(self.env)
         self.container: Any = _NullContainer() if self.null_sink else archive_container(settings)
         self.acs = call_automation_client(settings.acs)
-        self.options = TransferOptions(range_bytes=self.range_bytes, in_flight=self.in_flight)
+        single_put = int(self.spec.get("singlePutBytes", TransferOptions().single_put_bytes))
+        self.options = TransferOptions(
+            range_bytes=self.range_bytes, in_flight=self.in_flight, single_put_bytes=single_put
+        )
 
     def _ours(self, chunk: dict[str, Any], prefix: str) -> str:
         from shared.transfer import archive_chunk
