@@ -171,13 +171,16 @@ def render_fanout(results: dict[str, Any]) -> str:
         " per chunk;"
         " median of the repeats.",
         "",
-        "| recordings x chunks | chunks | wall s | ms per chunk | MB/s | peak RSS (this process) |",
-        "|---|---|---|---|---|---|",
+        "| recordings x chunks | chunks | wall s | ms per chunk | MB/s | peak RSS (this process)"
+        " | Azurite peak RSS | sum |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for case in results["cases"]:
+        azurite = case.get("azuritePeakRssMib")
+        memory = "— | —" if azurite is None else f"{azurite:.1f} MiB | {case['peakRssMib'] + azurite:.1f} MiB"
         rows.append(
             f"| {case['recordings']} x {case['chunksEach']} | {case['chunks']} | {case['seconds']:.2f} |"
-            f" {case['msPerChunk']:.1f} | {case['mbPerS']:.2f} | {case['peakRssMib']:.1f} MiB |"
+            f" {case['msPerChunk']:.1f} | {case['mbPerS']:.2f} | {case['peakRssMib']:.1f} MiB | {memory} |"
         )
     return "\n".join(rows)
 

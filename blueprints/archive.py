@@ -15,10 +15,12 @@ import azure.functions as func
 from shared.archive_jobs import InvalidEventError, parse_archive_event
 from shared.archive_links import checked_index, chunk_link
 from shared.archive_orchestration import (
+    ARCHIVE_BATCH,
     ARCHIVE_CHUNK,
     DELETE_SOURCE_CHUNK,
     ORCHESTRATOR,
     RECORD_ARCHIVE,
+    archive_batch_orchestration,
     archive_orchestration,
 )
 from shared.archive_rerun import rerun_archive
@@ -70,6 +72,12 @@ async def on_recording_file_status_updated(
 @bp.orchestration_trigger(context_name="context")
 def archive_recording(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     return (yield from archive_orchestration(context))
+
+
+@bp.function_name(ARCHIVE_BATCH)
+@bp.orchestration_trigger(context_name="context")
+def archive_chunk_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    return (yield from archive_batch_orchestration(context))
 
 
 @bp.function_name(ARCHIVE_CHUNK)
