@@ -38,6 +38,7 @@ import requests
 
 from benchmarks.machine import describe
 from benchmarks.servers import REPO, environment, write_json
+from shared.archive_orchestration import BATCH_CHUNKS, BATCHES_AT_ONCE
 
 CHUNK_MEDIA_BYTES = 64 * 1024
 PARTICIPANTS = ("8:acs:fanout_a", "8:acs:fanout_b")
@@ -225,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             "machine": describe(),
             "started": started,
             "chunkMediaBytes": CHUNK_MEDIA_BYTES,
+            "batchChunks": BATCH_CHUNKS,  # the orchestration's shape this run measured
+            "batchesAtOnce": BATCHES_AT_ONCE,
             "cases": results,
         },
     )
