@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import archive_throughput, cold_start, control_latency
+from benchmarks import archive_throughput, chunk_cost, cold_start, control_latency
 from benchmarks.machine import describe
 from benchmarks.servers import write_json
 
@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         {"benchmark": "archive_throughput", "mode": mode, "machine": machine, "started": started, **archive},
     )
     sections.append(archive_throughput.table(archive))
+
+    print("per-chunk fixed cost ...", flush=True)
+    sections.append(chunk_cost.run(full=args.full))
 
     print()
     for section in sections:

@@ -11,15 +11,18 @@ first delivery until every archive is `Completed`. Chunks are small on purpose (
 the figure is the orchestration's cost per chunk, and whether it grows linearly with the chunk count
 (each completion replays the orchestration's whole history).
 
-Everything but Azurite runs in this one process, so peak RSS is this process's (host, engine,
-emulator and transfers together); Azurite's memory is not counted.
+Everything but Azurite runs in this one process (host, engine, emulator and transfers together):
+peak RSS is reported for this process, for Azurite (the peak of every process this one started:
+Node), and as their sum.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import resource
 import statistics
 import tempfile
@@ -35,6 +38,7 @@ import requests
 
 from benchmarks.machine import describe
 from benchmarks.servers import REPO, environment, write_json
+from shared.archive.orchestration import BATCH_CHUNKS, BATCHES_AT_ONCE
 
 CHUNK_MEDIA_BYTES = 64 * 1024
 PARTICIPANTS = ("8:acs:fanout_a", "8:acs:fanout_b")
@@ -113,6 +117,28 @@ def _recording(emulator: Any, chunks: int) -> str:
     return recording_id
 
 
+def _children_peak_rss_mib() -> float:
+    """VmHWM summed over every descendant process (Azurite's Node): its peak since it started."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    mine: set[int] = set()
+    frontier = {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - mine
+        mine |= frontier
+    total_kib = 0
+    for pid in mine:
+        with contextlib.suppress(OSError):
+            found = re.search(r"^VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+            total_kib += int(found[1]) if found else 0
+    return round(total_kib / 1024, 1)
+
+
 def run_case(stack: dict[str, Any], recordings: int, chunks: int) -> dict[str, Any]:
     from devtools.acs_emulator.events import build_file_status_event
     from shared.recording_ids import archive_instance_id
@@ -155,6 +181,7 @@ def run_case(stack: dict[str, Any], recordings: int, chunks: int) -> dict[str, A
         "mbPerS": round(total_bytes / seconds / 1e6, 2),
         "msPerChunk": round(seconds / all_chunks * 1000, 1),
         "peakRssMib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "azuritePeakRssMib": _children_peak_rss_mib(),
     }
 
 
@@ -170,11 +197,12 @@ def measure(cases: tuple[tuple[int, int], ...], repeats: int) -> list[dict[str, 
             best["mbPerS"] = round(best["bytes"] / best["seconds"] / 1e6, 2)
             best["secondsRuns"] = [r["seconds"] for r in runs]
             best["peakRssMib"] = max(r["peakRssMib"] for r in runs)
+            best["azuritePeakRssMib"] = max(r["azuritePeakRssMib"] for r in runs)
             results.append(best)
             print(
                 f"  {recordings:>3} x {chunks:>4} chunks: {best['seconds']:8.2f} s"
                 f"  {best['msPerChunk']:7.1f} ms/chunk  {best['mbPerS']:6.2f} MB/s"
-                f"  peak RSS {best['peakRssMib']} MiB",
+                f"  peak RSS {best['peakRssMib']} MiB + Azurite {best['azuritePeakRssMib']} MiB",
                 flush=True,
             )
     return results
@@ -198,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             "machine": describe(),
             "started": started,
             "chunkMediaBytes": CHUNK_MEDIA_BYTES,
+            "batchChunks": BATCH_CHUNKS,  # the orchestration's shape this run measured
+            "batchesAtOnce": BATCHES_AT_ONCE,
             "cases": results,
         },
     )

@@ -136,7 +136,10 @@ class Method:
         settings = Settings.from_env(self.env)
         self.container: Any = _NullContainer() if self.null_sink else archive_container(settings)
         self.acs = call_automation_client(settings.acs)
-        self.options = TransferOptions(range_bytes=self.range_bytes, in_flight=self.in_flight)
+        single_put = int(self.spec.get("singlePutBytes", TransferOptions().single_put_bytes))
+        self.options = TransferOptions(
+            range_bytes=self.range_bytes, in_flight=self.in_flight, single_put_bytes=single_put
+        )
 
     def _ours(self, chunk: dict[str, Any], prefix: str) -> str:
         from shared.archive.transfer import archive_chunk
@@ -252,9 +255,10 @@ def main() -> int:
             baseline_rss = _status_kib("VmRSS")
             maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             reset = _reset_peak()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             blobs = [method.run(chunk, spec["prefix"]) for chunk in spec["chunks"]]
             seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started  # all threads of this process
             peak = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             growth = peak - (baseline_rss if reset else maxrss_before)
             digests = method.digests
@@ -266,6 +270,7 @@ def main() -> int:
         json.dumps(
             {
                 "seconds": seconds,
+                "cpuSeconds": cpu_seconds,
                 "blobs": blobs,
                 "digests": digests,
                 "baselineRssKib": baseline_rss,

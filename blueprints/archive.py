@@ -16,10 +16,12 @@ from shared.archive.activities import delete_source_chunk, record_archive, run_a
 from shared.archive.chunk_links import checked_index, chunk_link
 from shared.archive.events import parse_archive_event
 from shared.archive.orchestration import (
+    ARCHIVE_BATCH,
     ARCHIVE_CHUNK,
     DELETE_SOURCE_CHUNK,
     ORCHESTRATOR,
     RECORD_ARCHIVE,
+    archive_batch_orchestration,
     archive_orchestration,
 )
 from shared.archive.rerun import rerun_archive
@@ -72,6 +74,12 @@ async def on_recording_file_status_updated(
 @bp.orchestration_trigger(context_name="context")
 def archive_recording(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     return (yield from archive_orchestration(context))
+
+
+@bp.function_name(ARCHIVE_BATCH)
+@bp.orchestration_trigger(context_name="context")
+def archive_chunk_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    return (yield from archive_batch_orchestration(context))
 
 
 @bp.function_name(ARCHIVE_CHUNK)

@@ -3,11 +3,16 @@
 Fan out one activity per chunk (with retries), fan in while publishing progress as custom
 status, record the manifest and catalog, then - only if the whole archive is verified and
 deletion is enabled - delete the ACS copy of each verified chunk.
+
+Every completion replays the orchestration's whole history, so one orchestration of n chunks
+costs O(n^2). A recording of more than BATCH_CHUNKS chunks is therefore archived by
+sub-orchestrations of BATCH_CHUNKS chunks each (ARCHIVE_BATCH), BATCHES_AT_ONCE at a time: each
+replays only its own batch, the parent one event per batch (benchmarks/README.md, fan-out).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, Final
 
 import azure.durable_functions as df
@@ -21,7 +26,10 @@ ARCHIVE_CHUNK: Final = "archive_chunk"
 RECORD_ARCHIVE: Final = "record_archive"
 DELETE_SOURCE_CHUNK: Final = "delete_source_chunk"
 ORCHESTRATOR: Final = "archive_recording"
+ARCHIVE_BATCH: Final = "archive_chunk_batch"  # sub-orchestrator: one batch of a long recording
 FAN_OUT_WAVE: Final = 8  # chunks archived in parallel per wave; progress is reported per wave
+BATCH_CHUNKS: Final = 32  # up to this many chunks fan out in-line; more go in batches of this size
+BATCHES_AT_ONCE: Final = 2  # batches in flight together; progress is reported per wave of batches
 
 
 def chunk_retry() -> df.RetryOptions:
@@ -63,26 +71,18 @@ def archive_orchestration(context: df.DurableOrchestrationContext) -> Generator[
     archived: list[dict[str, Any]] = []
     errors: list[str] = []
     context.set_custom_status(progress("archiving", 0, total, 0))
-    # Each wave is one task_all over fresh tasks: the replay-safe fan-out/fan-in. (Re-yielding
-    # task_any over tasks already scheduled makes the action list depend on timing; see README.)
-    for wave in waves(total, FAN_OUT_WAVE):
-        tasks = [
-            context.call_activity_with_retry(
-                ARCHIVE_CHUNK,
-                retry,
-                {"chunk": job.chunks[i].to_json(), "prefix": prefix, "formatHint": job.format_hint},
-            )
-            for i in wave
-        ]
-        try:
-            archived.extend((yield context.task_all(tasks)))
-        except Exception as error:  # the first chunk that failed after all its retries
-            errors.append(str(error)[:500])
-            archived.extend(t.result for t in tasks if t.is_completed and not isinstance(t.result, Exception))
-            break
-        finally:
-            done_bytes = sum(int(a["size"]) for a in archived)
-            context.set_custom_status(progress("archiving", len(archived), total, done_bytes, len(errors)))
+
+    def report() -> None:
+        done_bytes = sum(int(a["size"]) for a in archived)
+        context.set_custom_status(progress("archiving", len(archived), total, done_bytes, len(errors)))
+
+    chunks = [chunk.to_json() for chunk in job.chunks]
+    if total <= BATCH_CHUNKS:
+        yield from _archive_in_waves(
+            context, batch_input(chunks, prefix, job.format_hint), archived, errors, report
+        )
+    else:
+        yield from _archive_in_batches(context, chunks, prefix, job.format_hint, archived, errors, report)
     manifest = build_manifest(
         job,
         prefix=prefix,
@@ -111,3 +111,86 @@ def archive_orchestration(context: df.DurableOrchestrationContext) -> Generator[
         yield context.call_activity_with_retry(RECORD_ARCHIVE, retry, manifest.to_json())
     context.set_custom_status(progress("done", total, total, manifest.total_bytes))
     return {"manifest": manifest.blob_name, "chunks": total, "bytes": manifest.total_bytes}
+
+
+def batch_input(chunks: list[dict[str, Any]], prefix: str, format_hint: str | None) -> dict[str, Any]:
+    return {"chunks": chunks, "prefix": prefix, "formatHint": format_hint}
+
+
+def _archive_in_waves(
+    context: df.DurableOrchestrationContext,
+    batch: dict[str, Any],
+    archived: list[dict[str, Any]],
+    errors: list[str],
+    report: Callable[[], None],
+) -> Generator[Any, Any, None]:
+    """Archive `batch`'s chunks in waves into `archived`; stop at the first chunk that failed.
+
+    Each wave is one task_all over fresh tasks: the replay-safe fan-out/fan-in. (Re-yielding
+    task_any over tasks already scheduled makes the action list depend on timing; see README.)"""
+    retry = chunk_retry()
+    chunks = batch["chunks"]
+    for wave in waves(len(chunks), FAN_OUT_WAVE):
+        tasks = [
+            context.call_activity_with_retry(
+                ARCHIVE_CHUNK,
+                retry,
+                {"chunk": chunks[i], "prefix": batch["prefix"], "formatHint": batch["formatHint"]},
+            )
+            for i in wave
+        ]
+        try:
+            archived.extend((yield context.task_all(tasks)))
+        except Exception as error:  # the first chunk that failed after all its retries
+            errors.append(str(error)[:500])
+            archived.extend(t.result for t in tasks if t.is_completed and not isinstance(t.result, Exception))
+            break
+        finally:
+            report()
+
+
+def _archive_in_batches(
+    context: df.DurableOrchestrationContext,
+    chunks: list[dict[str, Any]],
+    prefix: str,
+    format_hint: str | None,
+    archived: list[dict[str, Any]],
+    errors: list[str],
+    report: Callable[[], None],
+) -> Generator[Any, Any, None]:
+    """A long recording: sub-orchestrations of BATCH_CHUNKS chunks, in waves of BATCHES_AT_ONCE.
+
+    Child instance ids come from the parent's id and new_uuid() (deterministic under replay, new for
+    each run), so a re-run never collides with the children of an earlier run."""
+    batches = [chunks[first : first + BATCH_CHUNKS] for first in range(0, len(chunks), BATCH_CHUNKS)]
+    run = str(context.new_uuid())[:8]
+    for wave in waves(len(batches), BATCHES_AT_ONCE):
+        tasks = [
+            context.call_sub_orchestrator(
+                ARCHIVE_BATCH,
+                batch_input(batches[b], prefix, format_hint),
+                instance_id=f"{context.instance_id}:{run}:{b:04d}",
+            )
+            for b in wave
+        ]
+        try:
+            results = yield context.task_all(tasks)
+        except Exception as error:  # a batch orchestration itself failed (not one of its chunks)
+            errors.append(str(error)[:500])
+            results = [t.result for t in tasks if t.is_completed and not isinstance(t.result, Exception)]
+        for result in results:
+            archived.extend(result["archived"])
+            errors.extend(result["errors"])
+        report()
+        if errors:
+            break
+
+
+def archive_batch_orchestration(
+    context: df.DurableOrchestrationContext,
+) -> Generator[Any, Any, dict[str, Any]]:
+    """One batch of a long recording: its chunks in waves; what was archived, and the first error."""
+    archived: list[dict[str, Any]] = []
+    errors: list[str] = []
+    yield from _archive_in_waves(context, context.get_input(), archived, errors, lambda: None)
+    return {"archived": archived, "errors": errors}

@@ -1,8 +1,10 @@
 """One chunk: ranged downloads from ACS -> staged blocks -> one verified, conditional commit.
 
 Why this shape:
-- Memory is bounded by `(in_flight + 1) x range_bytes`, in buffers reused for every range, never
-  by the file size.
+- Memory is bounded by `(in_flight + 1) x range_bytes` (48 MiB at the defaults), in buffers reused
+  for every range, never by the file size: `in_flight` ranges downloading while the oldest finished
+  one is hashed. The next range is requested before the oldest is hashed, so hashing (hashlib
+  releases the GIL on large buffers) overlaps the downloads instead of holding a download slot.
 - Block ids are a function of (offset, length), so a retry, or a concurrent twin run, stages the
   same ids with the same bytes; blocks already staged by a crashed attempt are not uploaded again.
 - The SHA-256 is computed over the whole content, in order, while it streams; the total length
@@ -13,6 +15,9 @@ Why this shape:
   ingests one Put Blob faster than staged blocks (measured on Azurite: benchmarks/README.md). Its
   memory bound is twice that constant (the blob SDK takes only `bytes`: one copy), still flat in
   file size; a crash costs at most 32 MiB of download.
+- The metadata document is copied in a thread of its own while the content streams: the
+  per-chunk fixed cost (benchmarks/README.md) then has no metadata round trips of its own. The first
+  range's buffer is sized by its answer, so a chunk smaller than a range costs its own size.
 - A server may ignore `Range` (RFC 9110) and answer 200 with the whole body; then the body is
   read once, in order, into the same pooled buffers and staged as the same blocks: same memory
   bound, same blob, only without parallel reads.
@@ -32,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from azure.core.exceptions import (
     HttpResponseError,
@@ -57,14 +62,18 @@ MiB: Final = 1024 * 1024
 MAX_METADATA_BYTES: Final = 4 * MiB
 _CONTENT_RANGE: Final = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 _RETRYABLE_STATUS: Final = {408, 429, 500, 502, 503, 504}
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
 class TransferOptions:
     """How a chunk is moved: range size, ranges in flight, retries, and the single Put Blob limit."""
 
-    range_bytes: int = 4 * MiB  # chosen from the sweep in benchmarks/README.md
-    in_flight: int = 4
+    # From the sweep and CPU figures in benchmarks/README.md: each range costs two trips through the
+    # SDK pipeline (the 302), and more threads than cores spend CPU on GIL hand-offs; 16 MiB x 2
+    # took 0.9 s of client CPU per 400 MiB where 4 MiB x 4 took 1.35 s, at no loss into Azurite.
+    range_bytes: int = 16 * MiB
+    in_flight: int = 2
     range_attempts: int = 4
     retry_delay_s: float = 0.5
     single_put_bytes: int = 32 * MiB  # up to this size a chunk is one Put Blob (module docstring)
@@ -132,13 +141,16 @@ def archive_chunk(
     blob = container.get_blob_client(names[0])
     metadata_blob = container.get_blob_client(names[1])
     existing = _verified_archive(blob, chunk)
-    if existing is None or not metadata_blob.exists():
-        # Only then is ACS asked: an archived chunk stays archived after its ACS copy is gone.
-        _copy_metadata(acs, chunk, metadata_blob)
+    # Only then is ACS asked: an archived chunk stays archived after its ACS copy is gone.
     if existing is not None:
+        if not metadata_blob.exists():
+            _copy_metadata(acs, chunk, metadata_blob)
         (size, digest), reused = existing, 0
     else:
-        size, digest, reused = _stream_content(acs, chunk, blob, media.content_type, options)
+        size, digest, reused = _alongside(
+            lambda: _copy_metadata(acs, chunk, metadata_blob),
+            lambda: _stream_content(acs, chunk, blob, media.content_type, options),
+        )
     return ChunkArchive(
         chunk.index,
         chunk.document_id,
@@ -151,6 +163,17 @@ def archive_chunk(
         skipped=existing is not None,
         reused_blocks=reused,
     )
+
+
+def _alongside(side: Callable[[], None], main: Callable[[], _T]) -> _T:
+    """`main` while `side` runs in a thread of its own; both must succeed. The metadata document
+    (two requests through the 302 and a Put Blob) then costs a chunk no time of its own. When
+    `main` fails, its error is the one raised, after `side` has finished (no thread outlives us)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="metadata") as pool:
+        done = pool.submit(side)
+        result = main()
+        done.result()
+    return result
 
 
 def _verified_archive(blob: BlobClient, chunk: ChunkJob) -> tuple[int, str] | None:
@@ -226,11 +249,18 @@ def _stream_content(
 def _stream_ranges(
     acs: CallAutomationClient, chunk: ChunkJob, blob: BlobClient, content_type: str, options: TransferOptions
 ) -> tuple[int, str, int]:
-    first = bytearray(options.range_bytes)
-    size, total = _fetch(acs, chunk.content_location, (0, options.range_bytes), options, first, total=None)
+    held: list[bytearray] = []  # the first range's buffer, sized by its answer; handed over below
+
+    def allocate(length: int) -> bytearray:
+        if not held or len(held[0]) != length:
+            held[:] = [bytearray(length)]
+        return held[0]
+
+    size, total = _fetch(acs, chunk.content_location, (0, options.range_bytes), options, allocate, total=None)
     if total <= options.single_put_bytes:
-        return _put_whole(acs, chunk, blob, content_type, options, (first, size), total)
-    buffers = _Buffers(options.in_flight + 1, options.range_bytes, taken=1)
+        return _put_whole(acs, chunk, blob, content_type, options, held, size, total)
+    first = held.pop()
+    buffers = _Buffers(options.in_flight + 1, min(options.range_bytes, total), taken=1)
     ranges = plan_ranges(total, options.range_bytes)
     staged = _staged_block_ids(blob)
     digest = hashlib.sha256()
@@ -249,11 +279,11 @@ def _stream_ranges(
         _fill(window, pending, options.in_flight, submit)
         while window:
             buffer, length = window.popleft().result()
+            _fill(window, pending, options.in_flight, submit)  # before hashing: downloads never wait on it
             with memoryview(buffer) as view:
                 digest.update(view[:length])
             hashed += length
             buffers.give(buffer)
-            _fill(window, pending, options.in_flight, submit)
     reused = sum(1 for r in ranges if staged.get(block_id(*r)) == r[1])
     if hashed != total:
         raise TransferError(f"chunk {chunk.index}: read {hashed} bytes, Content-Range said {total}")
@@ -268,16 +298,21 @@ def _put_whole(
     blob: BlobClient,
     content_type: str,
     options: TransferOptions,
-    head: Filled,
+    held: list[bytearray],
+    size: int,
     total: int,
 ) -> tuple[int, str, int]:
-    """A small chunk: its other ranges fetched in parallel straight into one buffer behind `head`
-    (the first range, already read), hashed, and stored with one Put Blob that cannot overwrite."""
-    whole = bytearray(total)
-    first, size = head
-    with memoryview(first) as read:
-        whole[:size] = read[:size]
-    del first, head
+    """A small chunk: its other ranges fetched in parallel straight into one buffer behind the
+    first range (already read into the buffer `held` hands over, which is then the only reference
+    to it), hashed, and stored with one Put Blob that cannot overwrite."""
+    first = held.pop()
+    if size == total:  # the first range was the whole chunk: no second buffer
+        whole = first
+    else:
+        whole = bytearray(total)
+        with memoryview(first) as read:
+            whole[:size] = read[:size]
+    del first
     spans = plan_ranges(total, options.range_bytes)[1:]
     with memoryview(whole) as view:
         if spans:
@@ -464,13 +499,15 @@ def _fetch(
     url: str,
     span: tuple[int, int],
     options: TransferOptions,
-    buffer: bytearray | memoryview,
+    buffer: bytearray | memoryview | Callable[[int], bytearray],
     *,
     total: int | None,
 ) -> tuple[int, int]:
     """GET one byte range into `buffer`; (bytes read, total size). Retries resets and throttling.
 
     `total` is None for the first range (its answer tells the size) and the known size after.
+    `buffer` may be a function giving a buffer of the checked answer's length: the first range of
+    a small chunk then never costs a whole range of zeroed memory.
     """
     offset, length = span
     last_error: Exception | None = None
@@ -479,7 +516,7 @@ def _fetch(
         try:
             response = _download(acs, url, headers={"Range": f"bytes={offset}-{offset + length - 1}"})
             expected, size = _checked_span(response, offset, length, total)
-            _read_into(response, buffer, expected)
+            _read_into(response, buffer(expected) if callable(buffer) else buffer, expected)
             return expected, size
         except _TRANSIENT as error:
             if not _is_transient(error):

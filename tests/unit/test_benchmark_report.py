@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from benchmarks.report import README, RESULTS, render, rendered_readme
+from benchmarks.report import (
+    README,
+    RESULTS,
+    fanout_targets,
+    render,
+    rendered_readme,
+    stale_defaults,
+    stale_fanout,
+)
 
 
 def _committed() -> dict[str, Any]:
@@ -26,12 +34,49 @@ def test_a_missed_target_says_by_how_much() -> None:
     assert "| ours >= seed | 0.93 | 1.0 | **missed** (by 0.07) |" in render(results)
 
 
-def test_the_committed_run_measured_the_apps_own_defaults() -> None:
+def _ours_at(range_bytes: int, in_flight: int) -> dict[str, Any]:
+    return {"method": "ours", "rangeBytes": range_bytes, "inFlight": in_flight}
+
+
+def test_a_run_at_the_apps_own_defaults_is_not_flagged_stale() -> None:
     from shared.archive.transfer import TransferOptions
 
-    ours = [case for case in _committed()["cases"] if case["method"] == "ours"]
     defaults = TransferOptions()
-    assert ours
-    assert {(case["rangeBytes"], case["inFlight"]) for case in ours} == {
-        (defaults.range_bytes, defaults.in_flight)
-    }
+    assert stale_defaults({"cases": [_ours_at(defaults.range_bytes, defaults.in_flight)]}) is None
+
+
+def test_a_run_at_other_options_than_the_apps_defaults_is_flagged_stale_naming_both() -> None:
+    from shared.archive.transfer import TransferOptions
+
+    defaults = TransferOptions()
+    stale = stale_defaults({"cases": [_ours_at(1024 * 1024, defaults.in_flight + 1)]})
+    assert stale == (
+        f"**Stale:** `ours` was measured at 1 MiB x {defaults.in_flight + 1}; the app now runs"
+        f" {defaults.range_bytes // (1024 * 1024)} MiB x {defaults.in_flight}. Re-run"
+        " `python -m benchmarks.archive_throughput --full`, then `python -m benchmarks.report`."
+    )
+
+
+def _fanout(ms_per_chunk: dict[int, float]) -> dict[str, Any]:
+    return {"cases": [{"recordings": 1, "chunksEach": n, "msPerChunk": ms} for n, ms in ms_per_chunk.items()]}
+
+
+def test_a_fan_out_whose_cost_per_chunk_grows_with_the_chunk_count_misses_the_linear_target() -> None:
+    (target,) = fanout_targets(_fanout({1: 130.0, 32: 40.0, 256: 70.0}))
+    assert (target["value"], target["met"]) == (1.75, False)
+
+
+def test_a_fan_out_as_cheap_per_chunk_at_256_as_at_32_meets_the_linear_target() -> None:
+    (target,) = fanout_targets(_fanout({32: 42.5, 256: 37.6}))
+    assert (target["value"], target["met"]) == (0.88, True)
+
+
+def test_a_fan_out_measured_with_another_batch_shape_than_the_codes_is_flagged_stale() -> None:
+    from shared.archive.orchestration import BATCH_CHUNKS, BATCHES_AT_ONCE
+
+    current = {"batchChunks": BATCH_CHUNKS, "batchesAtOnce": BATCHES_AT_ONCE}
+    assert stale_fanout(current) is None
+    assert "waves only" in str(stale_fanout({}))
+    assert f"batches of {BATCH_CHUNKS + 1} x" in str(
+        stale_fanout({**current, "batchChunks": BATCH_CHUNKS + 1})
+    )

@@ -19,7 +19,13 @@ from devtools.devhost.worker_check import (
     index_with_worker,
     require_worker_accepts,
 )
-from shared.archive.orchestration import ARCHIVE_CHUNK, DELETE_SOURCE_CHUNK, ORCHESTRATOR, RECORD_ARCHIVE
+from shared.archive.orchestration import (
+    ARCHIVE_BATCH,
+    ARCHIVE_CHUNK,
+    DELETE_SOURCE_CHUNK,
+    ORCHESTRATOR,
+    RECORD_ARCHIVE,
+)
 
 HTTP_ROUTES = {
     "start_recording": ("POST", "recordings"),
@@ -52,7 +58,13 @@ def test_the_worker_accepts_every_function(worker_index: WorkerIndex) -> None:
 
 
 def test_the_worker_indexes_exactly_the_functions_we_declare(worker_index: WorkerIndex) -> None:
-    expected = {*HTTP_ROUTES, "on_recording_file_status_updated", ORCHESTRATOR, "apply_retention"}
+    expected = {
+        *HTTP_ROUTES,
+        "on_recording_file_status_updated",
+        ORCHESTRATOR,
+        ARCHIVE_BATCH,
+        "apply_retention",
+    }
     expected |= {ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK}
     assert set(worker_index.functions) == expected
 
@@ -84,8 +96,9 @@ def test_retention_runs_on_a_daily_ncrontab_timer(worker_index: WorkerIndex) -> 
     assert len(trigger["schedule"].split()) == 6  # NCRONTAB: seconds first
 
 
-def test_the_orchestrator_is_an_orchestration_trigger(worker_index: WorkerIndex) -> None:
-    assert _trigger(worker_index.functions[ORCHESTRATOR])["type"] == "orchestrationTrigger"
+@pytest.mark.parametrize("name", [ORCHESTRATOR, ARCHIVE_BATCH])
+def test_each_orchestrator_is_an_orchestration_trigger(worker_index: WorkerIndex, name: str) -> None:
+    assert _trigger(worker_index.functions[name])["type"] == "orchestrationTrigger"
 
 
 @pytest.mark.parametrize("name", [ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK])
