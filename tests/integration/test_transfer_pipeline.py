@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 import tracemalloc
@@ -195,3 +196,23 @@ def test_a_chunk_smaller_than_a_range_costs_its_own_size_in_memory_not_a_range(
         tracemalloc.stop()
     # its buffer, the `bytes` the blob SDK takes, the SDKs' own ~1.5 MB; a whole range would be 16 MiB
     assert peak < 2 * source.content_length + 1_500_000 < defaults.range_bytes, f"peak {peak}"
+
+
+def test_a_finished_chunk_frees_its_buffers_without_waiting_for_the_garbage_collector(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any]
+) -> None:
+    # The SDK's 404 for a new blob's block list held our frames, and so the buffers, in a cycle:
+    # chunk after chunk, a worker then held two chunks' buffers until the collector ran.
+    job, _ = chunk
+    transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-warm")  # clients, pools, caches
+    gc.collect()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-freed")
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    assert after - before < RANGE  # 3 buffers of RANGE were live during the transfer
