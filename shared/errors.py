@@ -11,7 +11,9 @@ The tree, and where each kind ends:
     +-- SettingsError         a setting missing or malformed (names the setting, never the value):
     |                         500 ConfigurationError; a timer or activity fails and is retried.
     +-- TransferError         a chunk could not be archived as verified bytes: the activity fails
-    |                         and Durable retries it; after the last retry the archive is Failed.
+    |   |                     and Durable retries it; after the last retry the archive is Failed.
+    |   +-- DownloadRefusedError  the recording host answered an error status (retried if 408,
+    |                         429 or 5xx); never azure-core's error, whose str() can recurse.
     +-- ValueError
     |   +-- InvalidEventError an Event Grid event that cannot be archived: logged and dropped,
     |   |                     never retried (a forged or malformed event must not loop).
@@ -97,6 +99,21 @@ class SettingsError(Exception):
 
 class TransferError(Exception):
     """The chunk could not be archived as verified bytes; the activity fails and is retried."""
+
+
+class DownloadRefusedError(TransferError):
+    """The recording host answered a download with an error status.
+
+    Raised in place of azure-core's HttpResponseError, whose `__str__` reads the body: over an
+    unread streamed body, formatting it inside its own except block (as every host does with a
+    failed function) recursed to the interpreter's limit, and once crashed it ("Cannot recover
+    from stack overflow"). This one carries only what the retry needs.
+    """
+
+    def __init__(self, status_code: int, retry_after: str | None) -> None:
+        super().__init__(f"the recording host answered {status_code}")
+        self.status_code = status_code
+        self.retry_after = retry_after
 
 
 class InvalidEventError(ValueError):

@@ -51,7 +51,7 @@ from azure.core.exceptions import (
 
 from shared.archive.blob_layout import content_blob_name, media_type, metadata_blob_name
 from shared.archive.events import ChunkJob
-from shared.errors import TransferError
+from shared.errors import DownloadRefusedError, TransferError
 
 if TYPE_CHECKING:
     from azure.communication.callautomation import CallAutomationClient
@@ -572,14 +572,12 @@ class _ShortReadError(Exception):
     pass
 
 
-_TRANSIENT = (ServiceResponseError, ServiceRequestError, _ShortReadError, HttpResponseError)
+_TRANSIENT = (ServiceResponseError, ServiceRequestError, _ShortReadError, DownloadRefusedError)
 
 
 def _is_transient(error: Exception) -> bool:
     """A reset, a cut-short body or a throttling/5xx answer: worth another attempt."""
-    if isinstance(error, HttpResponseError) and not isinstance(
-        error, (ServiceResponseError, ServiceRequestError)
-    ):
+    if isinstance(error, DownloadRefusedError):
         return error.status_code in _RETRYABLE_STATUS
     return True
 
@@ -594,8 +592,24 @@ class _RangeIgnoredError(Exception):
 
 def _download(acs: CallAutomationClient, url: str, **kwargs: Any) -> HttpResponse:
     """The SDK annotates `download_recording` as Iterable[bytes] but returns the streaming
-    azure-core HttpResponse (its own comment: issue #42835); we need its status and headers."""
-    return cast("HttpResponse", acs.download_recording(url, **kwargs))
+    azure-core HttpResponse (its own comment: issue #42835); we need its status and headers.
+    An error status becomes DownloadRefusedError (shared.errors says why), its body unread and
+    its connection released."""
+    try:
+        return cast("HttpResponse", acs.download_recording(url, **kwargs))
+    except HttpResponseError as error:
+        refused = _refusal(error)
+    raise refused from None
+
+
+def _refusal(error: HttpResponseError) -> DownloadRefusedError:
+    response: Any = error.response
+    retry_after = None if response is None else response.headers.get("Retry-After")
+    if response is not None:
+        with contextlib.suppress(Exception):
+            response.close()
+    _release_frames(error)
+    return DownloadRefusedError(int(error.status_code or 0), retry_after)
 
 
 def _read_into(response: Any, buffer: bytearray | memoryview, expected: int) -> None:
@@ -628,9 +642,9 @@ def _mid_body_errors() -> Iterator[None]:
 def _retry_delay(error: Exception | None, attempt: int, options: TransferOptions) -> float:
     """The server's Retry-After when it gave one (capped), else exponential backoff."""
     backoff = options.retry_delay_s * 2.0**attempt
-    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    retry_after = error.retry_after if isinstance(error, DownloadRefusedError) else None
     try:
-        delay = float(str(headers.get("Retry-After", backoff)))
+        delay = float(retry_after) if retry_after is not None else backoff
     except ValueError:
         delay = backoff
     return min(max(delay, 0.0), 30.0) if delay == delay else backoff  # NaN != NaN

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import subprocess
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContainerClient
 
 from devtools.acs_emulator import AcsEmulator
@@ -23,7 +23,7 @@ from shared.archive.events import ChunkJob
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client
-from shared.errors import UntrustedHostError
+from shared.errors import DownloadRefusedError, UntrustedHostError
 from shared.settings import Settings
 from tests.support.chunks import chunk_job
 
@@ -281,7 +281,7 @@ def test_a_persistent_refusal_fails_the_transfer_and_commits_nothing(
 ) -> None:
     job, _ = chunk
     emulator.add_fault("status", r"/content/audio", count=None, status=403)
-    with pytest.raises(HttpResponseError) as refused:
+    with pytest.raises(DownloadRefusedError) as refused:
         transfer(app_settings, job, retry_delay_s=0.01)
     assert refused.value.status_code == 403
     blob = archive_container(app_settings).get_blob_client(f"{PREFIX}/000-{job.document_id}.wav")
@@ -299,3 +299,39 @@ def test_archived_chunk_is_skipped_without_asking_acs_even_after_its_copy_is_del
     assert again.skipped
     assert again.sha256 == source.content_sha256()
     assert len(emulator.requests) == before
+
+
+def _formatted_while_handled(error: BaseException) -> tuple[str, int]:
+    """str(error) inside its own except block, as a host formats a failed activity, and how many
+    frames deep that went (an SDK error over an unread streamed body recursed until the limit)."""
+    deepest = 0
+
+    def trace(frame: Any, event: str, arg: Any) -> None:
+        nonlocal deepest
+        if event == "call":
+            depth, f = 0, frame
+            while f is not None:
+                depth, f = depth + 1, f.f_back
+            deepest = max(deepest, depth)
+
+    try:
+        raise error
+    except BaseException as handled:
+        sys.setprofile(trace)
+        try:
+            text = str(handled)
+        finally:
+            sys.setprofile(None)
+    return text, deepest - len(inspect.stack())
+
+
+def test_a_refused_download_fails_the_chunk_with_an_error_a_host_can_format(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, _ = chunk
+    emulator.add_fault("status", r"/content/audio", count=None, status=403)
+    with pytest.raises(DownloadRefusedError) as refused:
+        transfer(app_settings, job, retry_delay_s=0.01)
+    text, depth = _formatted_while_handled(refused.value)
+    assert depth < 50
+    assert "403" in text

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from azure.core.exceptions import HttpResponseError
 
 from devtools.acs_emulator import AcsEmulator
 from shared.archive import transfer as transfer_module
@@ -20,7 +19,7 @@ from shared.archive.events import ChunkJob
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client
-from shared.errors import TransferError
+from shared.errors import DownloadRefusedError, TransferError
 from shared.settings import Settings
 from tests.support.chunks import chunk_job
 
@@ -164,7 +163,7 @@ def test_a_chunk_whose_metadata_failed_is_completed_by_its_retry_without_a_secon
 ) -> None:
     job, source = chunk
     emulator.add_fault("status", r"/acsmetadata", count=None, status=503)
-    with pytest.raises(HttpResponseError):
+    with pytest.raises(DownloadRefusedError):
         transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-retry")
     emulator.clear_faults()
     emulator.clear_requests()
