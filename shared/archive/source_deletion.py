@@ -12,24 +12,18 @@ from typing import Any
 
 from shared.archive.activities import delete_source_chunk, record_archive
 from shared.archive.manifest import Manifest
-from shared.archive.store import read_manifest
+from shared.archive.store import recording_manifest_document
 from shared.errors import ACS, STORAGE, ApiError, not_found, upstream
-from shared.recording.catalog_table import catalog
 from shared.recording_hosts import recording_url_problem
 from shared.settings import Settings
 
 
-def _manifest(settings: Settings, recording_id: str) -> Manifest | None:
-    with upstream(STORAGE):
-        archive = catalog(settings).archive_of(recording_id)
-        return read_manifest(settings, str(archive["manifestBlobName"])) if archive else None
-
-
 def delete_archived_source(settings: Settings, recording_id: str) -> dict[str, Any]:
     """Delete every chunk's ACS copy of a verified archive (409 otherwise); count what went."""
-    manifest = _manifest(settings, recording_id)
-    if manifest is None:
+    document = recording_manifest_document(settings, recording_id)
+    if document is None:
         raise not_found("No archive exists for this recording.", "recordingId")
+    manifest = Manifest.from_json(document)
     if not manifest.verified:
         raise ApiError(
             HTTPStatus.CONFLICT,

@@ -6,17 +6,10 @@ import asyncio
 from typing import Any
 
 from shared.archive.start import runtime_status_name
-from shared.archive.store import read_manifest_document
-from shared.errors import STORAGE, not_found, upstream
-from shared.recording.catalog_table import catalog
+from shared.archive.store import recording_manifest_document
+from shared.errors import not_found
 from shared.recording_ids import archive_instance_id
 from shared.settings import Settings
-
-
-def _manifest_of(settings: Settings, recording_id: str) -> dict[str, Any] | None:
-    with upstream(STORAGE):
-        archive = catalog(settings).archive_of(recording_id)
-        return read_manifest_document(settings, str(archive["manifestBlobName"])) if archive else None
 
 
 async def archive_status(settings: Settings, client: Any, recording_id: str) -> dict[str, Any]:
@@ -24,7 +17,8 @@ async def archive_status(settings: Settings, client: Any, recording_id: str) -> 
     instance_id = archive_instance_id(recording_id)
     status = await client.get_status(instance_id)
     runtime = runtime_status_name(status)
-    manifest = await asyncio.to_thread(_manifest_of, settings, recording_id)  # keep the loop free
+    # off the event loop: the catalog and blob reads block
+    manifest = await asyncio.to_thread(recording_manifest_document, settings, recording_id)
     if runtime is None and manifest is None:
         raise not_found("No archive exists for this recording.", "recordingId")
     return {

@@ -14,6 +14,8 @@ from shared.archive.blob_layout import event_blob_name, recording_prefix
 from shared.archive.events import ArchiveJob
 from shared.archive.manifest import Manifest
 from shared.clients import blob_service_client
+from shared.errors import STORAGE, upstream
+from shared.recording.catalog_table import catalog
 from shared.settings import Settings, StorageConnection
 
 if TYPE_CHECKING:
@@ -64,6 +66,14 @@ def read_manifest_document(settings: Settings, blob_name: str) -> dict[str, Any]
     """The manifest as stored: what `GET .../archive` answers with."""
     document = _download_json(settings, blob_name)
     return document if isinstance(document, dict) else None
+
+
+def recording_manifest_document(settings: Settings, recording_id: str) -> dict[str, Any] | None:
+    """The stored manifest of a recording's archive, found through the catalog; None if it has none.
+    Storage failures are answered as Azure Storage's (the catalog is the answer here)."""
+    with upstream(STORAGE):
+        archive = catalog(settings).archive_of(recording_id)
+        return read_manifest_document(settings, str(archive["manifestBlobName"])) if archive else None
 
 
 def read_manifest(settings: Settings, blob_name: str) -> Manifest | None:
