@@ -100,6 +100,9 @@ class AzuriteServer:
             "--skipApiVersionCheck",
             "--disableProductStyleUrl",
             "--loose",
+            # Without it Azurite's telemetry client connects to 169.254.169.254 (the cloud metadata
+            # address) on every start; the stack talks to loopback only.
+            "--disableTelemetry",
             "--blobHost",
             "127.0.0.1",
             "--blobPort",
