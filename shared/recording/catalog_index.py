@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from shared.errors import QueryError
-from shared.times import parse_time
+from shared.times import as_utc, parse_time
 
 Kind = Literal["time", "state", "archiveStatus", "serverCallId"]
 MAX_PAGE_SIZE: Final = 100
@@ -64,16 +64,13 @@ def month_partition(moment: datetime) -> str:
 
 
 def _utc(value: str) -> datetime:
-    moment = parse_time(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(parse_time(value))
 
 
 def archive_status_of(entity: dict[str, Any]) -> str | None:
-    """The entity's archive status (`archiveStatus` filter), or None when nothing was archived."""
-    raw = entity.get("archive")
-    if not raw:
-        return None
-    status = json.loads(raw).get("status")
+    """The word the entity is filed under for the `archiveStatus` filter (the archive wing writes it;
+    this module does not know its values), or None when nothing was archived."""
+    status = entity.get("archiveStatus")
     return str(status) if status else None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,9 +25,7 @@ def test_two_recordings_of_the_same_millisecond_get_different_row_keys() -> None
 
 
 def test_a_recording_is_indexed_by_month_state_archive_status_and_call() -> None:
-    keys = index_keys(
-        entity(state="inactive", serverCallId="call-1", archive=json.dumps({"status": "Completed"}))
-    )
+    keys = index_keys(entity(state="inactive", serverCallId="call-1", archiveStatus="Completed"))
     partitions = {partition for partition, _ in keys}
     assert {"t-202611", "s-inactive", "a-Completed"} <= partitions
     assert len(partitions) == 4
