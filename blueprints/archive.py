@@ -73,7 +73,7 @@ def record_archive(manifest: ActivityInput) -> None:
 
 @bp.function_name(DELETE_SOURCE_CHUNK)
 @bp.activity_trigger(input_name="payload")
-def delete_source_chunk(payload: ActivityInput) -> bool:
+def delete_source_chunk(payload: ActivityInput) -> str:
     return activities.delete_source_chunk_activity(current_settings(), payload)
 
 

@@ -8,6 +8,7 @@ from http import HTTPStatus
 import azure.functions as func
 
 from blueprints import blueprint
+from shared.archive.records import files_due_after_stop
 from shared.http import api_handler, empty_response, json_response, read_json
 from shared.recording.catalog_table import list_catalog
 from shared.recording.control import RecordingControl
@@ -63,7 +64,11 @@ def resume_recording(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="recordings/{recordingId}", methods=["DELETE"])
 @api_handler
 def stop_recording(req: func.HttpRequest) -> func.HttpResponse:
-    RecordingControl(current_settings()).stop(checked_recording_id(req.route_params.get("recordingId")))
+    settings, recording_id = current_settings(), checked_recording_id(req.route_params.get("recordingId"))
+    RecordingControl(settings).stop(recording_id)
+    files_due_after_stop(
+        settings, recording_id, datetime.now(UTC)
+    )  # the watch calls it out if they never come
     return empty_response(HTTPStatus.NO_CONTENT)
 
 

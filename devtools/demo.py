@@ -116,11 +116,12 @@ def _follow_archive(stack: Stack, recording_id: str, timeout: float) -> dict[str
             bar = progress_bar(
                 status.get("chunksDone", 0), status.get("chunksTotal", 0), status.get("bytesDone", 0)
             )
-            print(f"\r    {archive['runtimeStatus']:<10} {bar}", end="", flush=True)
+            shown = archive.get("status") or "waiting"
+            print(f"\r    {shown:<13} {bar}", end="", flush=True)
             if archive["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
                 print()
-                if archive["runtimeStatus"] != "Completed":
-                    raise SystemExit(f"archive {archive['runtimeStatus']}: {archive.get('manifest')}")
+                if archive.get("status") != "Completed":
+                    raise SystemExit(f"archive {shown}: {archive.get('lastError')}")
                 return archive
         time.sleep(0.3)
     raise SystemExit("the archive did not finish in time")

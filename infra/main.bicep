@@ -222,6 +222,7 @@ module functionApp 'modules/function-app.bicep' = {
     catalogTableName: catalogTableName
     archiveDeleteSource: archiveDeleteSource
     archiveRetentionDays: archiveDeleteAfterDays // the lifecycle rule's delete days: one source for both
+    deadLetterContainerName: deadLetterContainerName
     acsEndpoint: acs.outputs.endpoint
     acsImmutableResourceId: acs.outputs.immutableResourceId
     pythonVersion: pythonVersion

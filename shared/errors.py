@@ -40,6 +40,7 @@ Those two exceptions live in shared.recording.catalog_table, beside the reads an
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -240,3 +241,16 @@ def release_frames(error: BaseException) -> None:
     lived on until the garbage collector ran: 1 GiB as 4 chunks peaked at two chunks' buffers
     (97 MiB, not 49; benchmarks/README.md). Cleared, they are freed when the chunk ends."""
     traceback.clear_frames(error.__traceback__)
+
+
+_URL: Final = re.compile(r"(https?://[^\s/?#'\"]+)[^\s'\"]*")
+_PATH: Final = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.-]+){2,}\.py\w*")
+MAX_SHORT_ERROR: Final = 200
+
+
+def short_error(text: str) -> str:
+    """One short line an API client may see: the first line only (a traceback never follows), every
+    URL cut to its host (a query may hold a SAS, a path a document id), file paths removed."""
+    first = text.strip().split("\n", 1)[0].strip()
+    cleaned = _PATH.sub("<path>", _URL.sub(r"\1/...", first))
+    return cleaned[:MAX_SHORT_ERROR] or "unknown error"

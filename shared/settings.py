@@ -58,6 +58,19 @@ class StorageConnection:
 
 
 @dataclass(frozen=True)
+class ArchivePolicy:
+    """How hard the archive tries, and when a missing archive is called out (README: Nothing lost)."""
+
+    retry_first_seconds: int = 30  # first wait after a round that left chunks unverified
+    retry_max_seconds: int = 600  # the wait doubles up to this
+    deadline_minutes: int = 24 * 60  # after the file event; ACS documents 24 h as its shortest retention
+    lost_after_seconds: int = 30 * 60  # a chunk ACS calls gone (404/410) this long is Lost
+    overdue_after_minutes: int = 30  # a stopped recording with no file event this long is Overdue
+    recover_missing_events: bool = False  # ask ACS's (preview) result API for an Overdue one
+    dead_letter_container: str | None = None  # Event Grid's undeliverable events (host storage)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the app reads from its environment, validated once."""
 
@@ -72,6 +85,7 @@ class Settings:
     link_lifetime_seconds: int = DEFAULT_LINK_LIFETIME_SECONDS
     retention_days: int = 0  # 0: archives are kept forever
     retention_dry_run: bool = False
+    archive: ArchivePolicy = field(default_factory=lambda: ArchivePolicy())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -111,7 +125,53 @@ class Settings:
                 env, "ARCHIVE_RETENTION_DAYS", default=0, minimum=0, maximum=MAX_RETENTION_DAYS
             ),
             retention_dry_run=_boolean(env, "ARCHIVE_RETENTION_DRY_RUN", default=False),
+            archive=_archive_policy(env),
         )
+
+
+def _archive_policy(env: Mapping[str, str]) -> ArchivePolicy:
+    defaults = ArchivePolicy()
+    first = _integer(
+        env, "ARCHIVE_RETRY_FIRST_SECONDS", default=defaults.retry_first_seconds, minimum=1, maximum=3600
+    )
+    return ArchivePolicy(
+        retry_first_seconds=first,
+        retry_max_seconds=_integer(
+            env,
+            "ARCHIVE_RETRY_MAX_SECONDS",
+            default=max(defaults.retry_max_seconds, first),
+            minimum=first,
+            maximum=24 * 3600,
+        ),
+        deadline_minutes=_integer(
+            env,
+            "ARCHIVE_DEADLINE_MINUTES",
+            default=defaults.deadline_minutes,
+            minimum=1,
+            maximum=30 * 24 * 60,
+        ),
+        lost_after_seconds=_integer(
+            env,
+            "ARCHIVE_LOST_AFTER_SECONDS",
+            default=defaults.lost_after_seconds,
+            minimum=1,
+            maximum=7 * 86400,
+        ),
+        overdue_after_minutes=_integer(
+            env,
+            "ARCHIVE_OVERDUE_AFTER_MINUTES",
+            default=defaults.overdue_after_minutes,
+            minimum=0,
+            maximum=7 * 24 * 60,
+        ),
+        recover_missing_events=_boolean(env, "ARCHIVE_RECOVER_MISSING_EVENTS", default=False),
+        dead_letter_container=_optional_matching(
+            env,
+            "EVENT_GRID_DEAD_LETTER_CONTAINER",
+            _CONTAINER_NAME,
+            "must be a valid blob container name (3-63 lowercase letters, digits, hyphens)",
+        ),
+    )
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
@@ -246,6 +306,15 @@ def _table_url_for(setting: str, blob_url: str) -> str:
 def _matching(env: Mapping[str, str], name: str, default: str, pattern: re.Pattern[str], problem: str) -> str:
     value = _optional(env, name) or default
     if not pattern.fullmatch(value):
+        raise SettingsError(name, problem)
+    return value
+
+
+def _optional_matching(
+    env: Mapping[str, str], name: str, pattern: re.Pattern[str], problem: str
+) -> str | None:
+    value = _optional(env, name)
+    if value is not None and not pattern.fullmatch(value):
         raise SettingsError(name, problem)
     return value
 

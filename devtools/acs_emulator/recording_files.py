@@ -17,7 +17,7 @@ import math
 import secrets
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -465,6 +465,12 @@ class ContentStore:
             if chunk is None or document_id in self._deleted:
                 raise DocumentNotFoundError(document_id)
             return chunk
+
+    def replace_metadata(self, document_id: str, body: bytes) -> None:
+        """Serve `body` as this document's metadata from now on (a malformed document, for tests)."""
+        with self._lock:
+            chunk = self._documents[document_id]
+            self._documents[document_id] = replace(chunk, metadata_content=BytesContent(body))
 
     def delete(self, document_id: str) -> None:
         with self._lock:

@@ -369,6 +369,10 @@ class AcsEmulator:
         """Chunks of a stopped recording (KeyError if it has not stopped). Deleted chunks stay listed."""
         return self._store.files(recording_id)
 
+    def serve_metadata(self, document_id: str, body: bytes) -> None:
+        """Serve `body` as a document's metadata from now on: a malformed `acsmetadata` document."""
+        self._store.replace_metadata(document_id, body)
+
     def loopback_dns(self) -> AbstractContextManager[None]:
         """Context manager resolving ``*.asm.skype.com`` (and the other recording hosts) to this emulator."""
         address = self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1"

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-TRIGGER_TYPES = frozenset({"httpTrigger", "eventGridTrigger"})
+TRIGGER_TYPES = frozenset({"httpTrigger", "eventGridTrigger", "timerTrigger"})
 
 
 def binding_types(function: Any) -> dict[str, str]:

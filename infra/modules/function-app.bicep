@@ -16,6 +16,10 @@ param catalogTableName string
 param archiveDeleteSource bool
 @description('Days after which the retention timer deletes archives: main.bicep passes the lifecycle rule\'s delete days, so the two agree.')
 param archiveRetentionDays int
+@description('Blob container (host storage) where Event Grid dead-letters undeliverable events; the app replays them.')
+param deadLetterContainerName string
+@description('Ask ACS\'s preview result API for the files of an Overdue recording (ARCHIVE_RECOVER_MISSING_EVENTS).')
+param recoverMissingEvents bool = false
 param acsEndpoint string
 param acsImmutableResourceId string
 param pythonVersion string
@@ -67,6 +71,19 @@ var appSettings = {
   ARCHIVE_LINK_LIFETIME_SECONDS: '900'
   ARCHIVE_RETENTION_DAYS: string(archiveRetentionDays)
   ARCHIVE_RETENTION_DRY_RUN: 'false'
+  // Nothing lost (README): retries until the deadline, and the watch over missing file events.
+  ARCHIVE_RETRY_FIRST_SECONDS: '30'
+  ARCHIVE_RETRY_MAX_SECONDS: '600'
+  ARCHIVE_DEADLINE_MINUTES: '1440'
+  ARCHIVE_LOST_AFTER_SECONDS: '1800'
+  ARCHIVE_OVERDUE_AFTER_MINUTES: '30'
+  ARCHIVE_RECOVER_MISSING_EVENTS: string(recoverMissingEvents)
+  EVENT_GRID_DEAD_LETTER_CONTAINER: deadLetterContainerName
+}
+
+// Timer schedules (NCRONTAB, UTC), read by the Functions host from %SETTING% in the trigger.
+var scheduleSettings = {
+  ARCHIVE_WATCH_SCHEDULE: '0 */5 * * * *'
 }
 
 // Only for a separate archive account; otherwise the app uses the host's AzureWebJobsStorage__* above.
@@ -79,7 +96,9 @@ var hostSettings = {
   AzureFunctionsJobHost__functionTimeout: functionTimeout
 }
 
-var allSettings = union(hostStorageSettings, monitoringSettings, appSettings, archiveAccountSettings, hostSettings)
+var allSettings = union(
+  hostStorageSettings, monitoringSettings, appSettings, scheduleSettings, archiveAccountSettings, hostSettings
+)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: Flex Consumption zone redundancy is offered only in some regions; instances are spread by the platform and scale from zero.

@@ -54,6 +54,11 @@ def metadata_blob_name(prefix: str, index: int, document_id: str) -> str:
     return f"{prefix}/{index:03d}-{document_id}.metadata.json"
 
 
+def raw_metadata_blob_name(prefix: str, index: int, document_id: str) -> str:
+    """A metadata document that is not JSON, kept as received (shared.archive.chunk_metadata)."""
+    return f"{prefix}/{index:03d}-{document_id}.metadata.raw"
+
+
 def manifest_blob_name(prefix: str) -> str:
     """One manifest per recording, rewritten as its archive progresses."""
     return f"{prefix}/manifest.json"

@@ -16,7 +16,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from shared.archive.blob_links import BlobLink, blob_link, file_name, signing_mode
 from shared.archive.model import ArchivedChunk, Manifest
 from shared.archive.records import archive_summary
-from shared.archive.states import ArchiveStatus
+from shared.archive.states import RETIRED
 from shared.archive.store import read_manifest
 from shared.clients import blob_service_client
 from shared.errors import STORAGE, ApiError, bad_request, not_found, upstream
@@ -73,8 +73,10 @@ def chunk_link(
         summary = archive_summary(settings, recording_id)
         if summary is None:
             raise not_found("No archive exists for this recording.", "recordingId")
-        if summary.status == ArchiveStatus.EXPIRED:
+        if summary.status in RETIRED:
             raise _expired()
+        if summary.manifest_blob_name is None:
+            raise not_found(f"Chunk {index} of this recording is not archived and verified.", "index")
         manifest = read_manifest(settings, summary.manifest_blob_name)
         if manifest is None:
             raise _expired()

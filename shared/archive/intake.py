@@ -1,21 +1,20 @@
 """A RecordingFileStatusUpdated event into an archive: validate, keep the job, start the orchestration.
 
-One path, whoever brings the event (the Event Grid trigger today), so every entrance validates the
-same way, stores the job a re-run needs, and starts at most one archive per recording.
+One path, whoever brings the event (the Event Grid trigger, the dead-letter replay, the recovery of
+a missing event), so every entrance validates the same way, stores the job a re-run needs, and
+starts at most one archive per recording.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import azure.functions as func
 
 from shared.archive.durable import DurableClient
 from shared.archive.events import parse_archive_event
-from shared.archive.records import record_job
 from shared.archive.start import Outcome, start_archive
 from shared.errors import InvalidEventError
 from shared.settings import Settings
@@ -67,5 +66,4 @@ async def accept_file_event(
     except InvalidEventError as error:
         _LOG.warning("Dropped event %s (%s): %s", event.event_id, event.event_type, error)
         return None
-    await asyncio.to_thread(record_job, settings, job)
-    return await start_archive(client, job, delete_source=settings.archive_delete_source)
+    return await start_archive(settings, client, job, at=datetime.now(UTC))

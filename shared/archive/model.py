@@ -22,7 +22,8 @@ from shared.recording_ids import instance_id_of_key
 from shared.wire import from_wire, to_wire
 
 SourceDeletion = Literal["notRequested", "pending", "skippedArchiveFailed", "deleted"]
-Phase = Literal["archiving", "failed", "deletingSource", "done"]
+Phase = Literal["archiving", "retrying", "deletingSource", "done", "lost"]
+MetadataProblem = Literal["notJson", "unavailable"]
 MAX_ERROR_LENGTH: Final = 500
 _Shape = TypeVar("_Shape", bound="_Wire")
 
@@ -91,6 +92,11 @@ class ArchivedChunk(_Wire):
     end_reason: str
     delete_location: str | None
     source_deleted: bool = False
+    # The chunk's metadata document as archived: its own size and SHA-256, or why it is not there as
+    # JSON ("notJson": kept as received under `metadataBlobName`; "unavailable": it could not be read).
+    metadata_size: int | None = None
+    metadata_sha256: str | None = None
+    metadata_problem: MetadataProblem | None = None
 
     @property
     def source_deletable(self) -> bool:
@@ -120,20 +126,63 @@ class ChunkBatch(_Wire):
 
 
 @dataclass(frozen=True)
-class BatchOutcome(_Wire):
-    """What one batch archived, and why it stopped short (a sub-orchestration's result)."""
+class ChunkAttempt(_Wire):
+    """The `archive_chunk` activity's result: the chunk archived, or why not. The activity never
+    fails for a chunk's own trouble (Durable's fan-in would drop its siblings' answers); it says so."""
 
-    archived: tuple[ArchivedChunk, ...]
-    errors: tuple[str, ...]
+    index: int
+    archived: ArchivedChunk | None = None
+    error: str | None = None  # one short line: never a traceback, a path or a URL's query
+    gone: bool = False  # ACS answered 404 or 410 for the content: it may be gone for good
+
+
+@dataclass(frozen=True)
+class BatchOutcome(_Wire):
+    """What one pass over a batch found: a sub-orchestration's result."""
+
+    attempts: tuple[ChunkAttempt, ...]
+
+
+@dataclass(frozen=True)
+class RetryPolicy(_Wire):
+    """How an archive that keeps failing is retried, and until when (settings, fixed at the start)."""
+
+    deadline: str  # after this, a chunk still unverified is Lost (file event + ARCHIVE_DEADLINE_HOURS)
+    first_wait_s: int = 30
+    max_wait_s: int = 600
+    lost_after_s: int = 1800  # a chunk ACS says is gone on every attempt for this long is Lost
+
+    def wait_s(self, attempt: int) -> int:
+        """The wait after round `attempt` (1, 2, ...): capped exponential backoff."""
+        return int(min(self.first_wait_s * 2 ** min(attempt - 1, 30), self.max_wait_s))
+
+
+@dataclass(frozen=True)
+class Unverified(_Wire):
+    """A chunk not archived yet, carried from round to round."""
+
+    index: int
+    error: str
+    gone_since: str | None = None  # when ACS first said 404/410 in an unbroken run of such answers
+    lost: bool = False
 
 
 @dataclass(frozen=True)
 class ArchiveRun(_Wire):
-    """The archive orchestration's input: the validated job, and whether to delete the ACS copy once
-    every chunk is verified."""
+    """The archive orchestration's input, one per round: the job, what is verified so far, what is
+    not, and the policy. Each round ends in `continue_as_new`, so history stays one round long."""
 
     job: ArchiveJob
     delete_source: bool
+    policy: RetryPolicy
+    attempt: int = 1
+    verified: tuple[ArchivedChunk, ...] = ()
+    unverified: tuple[Unverified, ...] = ()
+
+    def pending(self) -> tuple[ChunkJob, ...]:
+        """The chunks this round tries: neither verified nor lost."""
+        done = {c.index for c in self.verified} | {u.index for u in self.unverified if u.lost}
+        return tuple(chunk for chunk in self.job.chunks if chunk.index not in done)
 
 
 @dataclass(frozen=True)
@@ -145,6 +194,9 @@ class ArchiveProgress(_Wire):
     chunks_total: int
     chunks_failed: int
     bytes_done: int
+    attempt: int = 1
+    next_attempt_at: str | None = None
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +227,11 @@ class Manifest(_Wire):
     chunks_expected: int
     chunks: tuple[ArchivedChunk, ...]
     source_deletion: SourceDeletion
-    errors: tuple[str, ...]
+    errors: tuple[str, ...]  # one short line per chunk not verified (yet)
+    attempt: int = 1
+    next_attempt_at: str | None = None  # Retrying: when the next round starts
+    deadline: str | None = None  # a chunk still unverified then is Lost
+    lost: tuple[Unverified, ...] = ()  # Lost: which chunks, and why
 
     @property
     def blob_name(self) -> str:
@@ -208,12 +264,14 @@ class Manifest(_Wire):
         """The chunks whose ACS copy may be deleted now: none unless the archive is verified."""
         return [chunk for chunk in self.chunks if chunk.source_deletable] if self.verified else []
 
-    def with_source_deleted(self) -> Manifest:
-        """After every deletable chunk's ACS copy was deleted (or found already gone)."""
+    def with_source_deleted(self, indexes: set[int]) -> Manifest:
+        """After the ACS copies of the chunks `indexes` were deleted (or found already gone); the
+        deletion is done when no chunk with a delete location is left out."""
         chunks = tuple(
-            replace(chunk, source_deleted=True) if chunk.delete_location else chunk for chunk in self.chunks
+            replace(chunk, source_deleted=True) if chunk.index in indexes else chunk for chunk in self.chunks
         )
-        return replace(self, chunks=chunks, source_deletion="deleted")
+        left = [chunk for chunk in chunks if chunk.delete_location and not chunk.source_deleted]
+        return replace(self, chunks=chunks, source_deletion="pending" if left else "deleted")
 
     def may_replace(self, previous: Manifest | None) -> bool:
         """A completed manifest is never replaced by one that is not: a re-run that failed (say its
@@ -224,10 +282,11 @@ class Manifest(_Wire):
             or self.status == ArchiveStatus.COMPLETED
         )
 
-    def summary(self, container: str) -> ArchiveSummary:
-        """What the catalog keeps of this manifest."""
+    def summary(self, container: str, since: str) -> ArchiveSummary:
+        """What the catalog keeps of this manifest (`since`: when the archive entered its status)."""
         return ArchiveSummary(
             status=self.status,
+            since=since,
             prefix=self.prefix,
             manifest_blob_name=self.blob_name,
             container=container,
@@ -235,6 +294,10 @@ class Manifest(_Wire):
             bytes=self.total_bytes,
             source_deletion=self.source_deletion,
             archived_at=self.recorded_at,
+            attempt=self.attempt,
+            next_attempt_at=self.next_attempt_at,
+            last_error=self.errors[0] if self.errors else None,
+            lost_chunks=len(self.lost),
         )
 
     def document(self) -> dict[str, Any]:
@@ -244,43 +307,48 @@ class Manifest(_Wire):
 
 @dataclass(frozen=True)
 class ArchiveSummary(_Wire):
-    """The catalog entry's `archive` (OpenAPI: CatalogEntry.archive): where the archive stands and
-    where its blobs are, without reading the manifest."""
+    """The catalog entry's `archive` (OpenAPI: CatalogEntry.archive): where the archive stands, since
+    when, and where its blobs are, without reading the manifest. Before the file event there is no
+    manifest: AwaitingFiles and Overdue have a status and a time only."""
 
     status: ArchiveStatus
-    prefix: str
-    manifest_blob_name: str
-    container: str
-    chunks: int
-    bytes: int
-    source_deletion: SourceDeletion
-    archived_at: str
+    since: str  # when the archive entered `status`
+    prefix: str | None = None
+    manifest_blob_name: str | None = None
+    container: str | None = None
+    chunks: int = 0
+    bytes: int = 0
+    source_deletion: SourceDeletion = "notRequested"
+    archived_at: str | None = None  # when the manifest was last written
+    attempt: int | None = None
+    next_attempt_at: str | None = None
+    last_error: str | None = None
+    lost_chunks: int = 0
     expired_at: str | None = None
     previous_status: ArchiveStatus | None = None
 
 
 def build_manifest(
-    job: ArchiveJob,
+    run: ArchiveRun,
     *,
+    status: ArchiveStatus,
     instance_id: str,
     recorded_at: datetime,
-    archived: list[ArchivedChunk],
-    errors: list[str],
-    delete_source: bool,
+    unverified: tuple[Unverified, ...] = (),
+    next_attempt_at: datetime | None = None,
 ) -> Manifest:
-    """The manifest of one run of the orchestration: Completed only when every chunk arrived and
-    nothing failed; the ACS copy's deletion is pending only then."""
-    chunks = tuple(sorted(archived, key=lambda c: c.index))
-    complete = not errors and len(chunks) == len(job.chunks)
+    """The manifest at the end of a round: its verified chunks, what is still missing and why, and
+    (Completed only) whether the ACS copy is now to be deleted."""
+    job = run.job
     deletion: SourceDeletion = "notRequested"
-    if delete_source:
-        deletion = "pending" if complete else "skippedArchiveFailed"
+    if run.delete_source:
+        deletion = "pending" if status == ArchiveStatus.COMPLETED else "skippedArchiveFailed"
     return Manifest(
         recording_id=job.recording_id,
         recording_key=job.recording_key,
         server_call_id=job.server_call_id,
         instance_id=instance_id,
-        status=ArchiveStatus.COMPLETED if complete else ArchiveStatus.FAILED,
+        status=status,
         event_id=job.event_id,
         event_time=job.event_time,
         recording_start_time=job.start_time,
@@ -289,7 +357,11 @@ def build_manifest(
         recorded_at=recorded_at.isoformat(),
         prefix=job.prefix,
         chunks_expected=len(job.chunks),
-        chunks=chunks,
+        chunks=tuple(sorted(run.verified, key=lambda c: c.index)),
         source_deletion=deletion,
-        errors=tuple(error[:MAX_ERROR_LENGTH] for error in errors),
+        errors=tuple(f"chunk {u.index}: {u.error}"[:MAX_ERROR_LENGTH] for u in unverified),
+        attempt=run.attempt,
+        next_attempt_at=next_attempt_at.isoformat() if next_attempt_at else None,
+        deadline=run.policy.deadline,
+        lost=tuple(u for u in unverified if u.lost),
     )

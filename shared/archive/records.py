@@ -1,20 +1,23 @@
-"""What the catalog knows of a recording's archive: the summary, its status word, the stored job.
+"""What the catalog knows of a recording's archive: its status (since when), the summary, the job.
 
 The recording wing's catalog (shared.recording.catalog) owns the entity and its conditional
-update; the archive's fields are written here, through `Catalog.update`, and read back typed. The
-manifest and the job themselves are blobs (shared.archive.store); the catalog points at them.
+update; the archive's fields are written here, through `Catalog.update`, and read back typed.
+Every status write goes through the lifecycle (shared.archive.states.may_become), read and
+written under one ETag: a late, duplicate or racing writer cannot move a recording backwards, and
+`Expired` is final. The manifest and the job themselves are blobs (shared.archive.store).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
 from shared.archive.model import ArchiveJob, ArchiveSummary, Manifest
-from shared.archive.states import ArchiveStatus
+from shared.archive.states import IN_FLIGHT_STATUSES, ArchiveStatus, may_become
 from shared.archive.store import read_job, read_manifest, write_job, write_manifest
 from shared.errors import STORAGE, upstream
 from shared.recording.catalog_table import catalog
@@ -23,7 +26,10 @@ from shared.settings import Settings
 _LOG = logging.getLogger(__name__)
 _SUMMARY: Final = "archive"  # the summary, as JSON (shown as the catalog entry's `archive`)
 _STATUS: Final = "archiveStatus"  # the summary's status again, as the word the index files it under
+_SINCE: Final = "archiveStatusSince"  # when it entered that status (the index's oldest-first order)
 _JOB: Final = "archiveEvent"  # the blob name of the stored job
+
+Change = Callable[[ArchiveSummary | None], ArchiveSummary | None]
 
 
 def summary_fields(summary: ArchiveSummary) -> dict[str, Any]:
@@ -31,55 +37,157 @@ def summary_fields(summary: ArchiveSummary) -> dict[str, Any]:
     return {
         _SUMMARY: json.dumps(summary.to_json(), separators=(",", ":")),
         _STATUS: summary.status.value,
+        _SINCE: summary.since,
     }
 
 
 def summary_of(entity: dict[str, Any] | None) -> ArchiveSummary | None:
-    """The archive summary an entity holds, or None when nothing was archived."""
+    """The archive summary an entity holds, or None when it has none."""
     raw = (entity or {}).get(_SUMMARY)
     return ArchiveSummary.from_json(json.loads(raw)) if raw else None
 
 
-def record_job(settings: Settings, job: ArchiveJob) -> None:
-    """Keep the event's job and point the catalog at it, so `POST .../archive` can re-run it without
-    waiting for Event Grid."""
-    write_job(settings, job)
-    if job.recording_id:
-        catalog(settings).update(
-            job.recording_id, lambda _: {_JOB: job.event_blob_name}, created_at=job.start_time
+def moved(current: ArchiveSummary | None, new: ArchiveSummary) -> ArchiveSummary | None:
+    """`new` if the lifecycle allows it after `current` (keeping `since` when the status stays);
+    None when it does not."""
+    status = current.status if current else None
+    if not may_become(status, new.status):
+        return None
+    if current is not None and current.status == new.status:
+        return replace(new, since=current.since)
+    return new
+
+
+def _apply(
+    settings: Settings,
+    recording_id: str,
+    change: Change,
+    *,
+    created_at: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> bool:
+    """Write the summary `change` makes of the current one (None: nothing to write)."""
+
+    def fields(entity: dict[str, Any]) -> dict[str, Any]:
+        new = change(summary_of(entity))
+        return {**summary_fields(new), **(extra or {})} if new is not None else {}
+
+    return catalog(settings).update(recording_id, fields, created_at=created_at)
+
+
+def expect_files(settings: Settings, recording_id: str, at: datetime) -> bool:
+    """The recording stopped: its file event is due. AwaitingFiles, unless it moved on already."""
+    awaiting = ArchiveSummary(ArchiveStatus.AWAITING_FILES, since=at.isoformat())
+    return _apply(settings, recording_id, lambda current: moved(current, awaiting))
+
+
+def files_due_after_stop(settings: Settings, recording_id: str, at: datetime) -> None:
+    """Best-effort, after ACS stopped the recording (a failure here must not turn a done stop into an
+    error a client would retry): a write that fails is logged, and the watch still notices the stop
+    through the recording's `inactive` state (shared.archive.watch)."""
+    try:
+        expect_files(settings, recording_id, at)
+    except Exception as error:
+        _LOG.error(
+            "Recording %s stopped, but marking its files as awaited failed: %s",
+            recording_id,
+            type(error).__name__,
         )
 
 
-def record_manifest(settings: Settings, manifest: Manifest) -> None:
-    """Write the manifest and the catalog's summary of it, unless it would replace a better one."""
-    if not manifest.may_replace(read_manifest(settings, manifest.blob_name)):
+def mark_overdue(settings: Settings, recording_id: str, awaiting_since: str, at: datetime) -> bool:
+    """Still AwaitingFiles since `awaiting_since`: Overdue. False if it moved on meanwhile."""
+
+    def overdue(current: ArchiveSummary | None) -> ArchiveSummary | None:
+        if (
+            current is None
+            or current.status != ArchiveStatus.AWAITING_FILES
+            or current.since != awaiting_since
+        ):
+            return None
+        return ArchiveSummary(ArchiveStatus.OVERDUE, since=at.isoformat())
+
+    return _apply(settings, recording_id, overdue)
+
+
+def claim_archive(settings: Settings, job: ArchiveJob, at: datetime) -> bool:
+    """Keep the event's job and mark the recording Archiving before a run starts, so a re-run or a
+    redelivery can start from it. False when the lifecycle forbids a run now (Completed, Expired):
+    start nothing then. An archive in flight (Archiving, Retrying) is left as it is: True, and the
+    runtime's status decides whether anything starts. An archive the event cannot name (no
+    recording id) has no catalog entry and may always run."""
+    write_job(settings, job)
+    if not job.recording_id:
+        return True
+    archiving = ArchiveSummary(ArchiveStatus.ARCHIVING, since=at.isoformat(), prefix=job.prefix)
+
+    def claim(current: ArchiveSummary | None) -> ArchiveSummary | None:
+        if current is not None and current.status in IN_FLIGHT_STATUSES:
+            return None
+        return moved(current, archiving)
+
+    job_field = {_JOB: job.event_blob_name}
+    if _apply(settings, job.recording_id, claim, created_at=job.start_time, extra=job_field):
+        return True
+    summary = archive_summary(settings, job.recording_id)
+    return summary is not None and summary.status in IN_FLIGHT_STATUSES
+
+
+def record_manifest(settings: Settings, manifest: Manifest) -> bool:
+    """Write the manifest and the catalog's summary of it, if the lifecycle allows its status now
+    (a late run can neither undo a Completed archive nor revive an Expired one). False if refused."""
+    if not manifest.recording_id:  # no catalog entry: the stored manifest is the only record
+        if not manifest.may_replace(read_manifest(settings, manifest.blob_name)):
+            _LOG.warning(
+                "Kept the completed manifest %s; a %s one is not", manifest.blob_name, manifest.status
+            )
+            return False
+        write_manifest(settings, manifest)
+        return True
+    new = manifest.summary(settings.archive_container, since=manifest.recorded_at)
+    written = _apply(
+        settings,
+        manifest.recording_id,
+        lambda current: moved(current, new),
+        created_at=manifest.recording_start_time or None,
+    )
+    if not written:
+        current = archive_summary(settings, manifest.recording_id)
         _LOG.warning(
-            "Kept the completed manifest %s; the re-run's %s result is not recorded",
-            manifest.blob_name,
+            "Archive %s is %s; its %s manifest is not recorded",
+            manifest.instance_id,
+            current.status if current else "unknown",
             manifest.status,
         )
-        return
+        return False
     write_manifest(settings, manifest)
-    if manifest.recording_id:
-        fields = summary_fields(manifest.summary(settings.archive_container))
-        catalog(settings).update(
-            manifest.recording_id, lambda _: fields, created_at=manifest.recording_start_time or None
+    return True
+
+
+def mark_expiring(settings: Settings, recording_id: str, expected: ArchiveSummary, at: datetime) -> bool:
+    """Retention is about to delete the archive it read as `expected`: Expiring, and from then on no
+    run, re-run or manifest touches it. False (retention deletes nothing) if it changed since it
+    was read: a re-run claimed it."""
+
+    def expiring(current: ArchiveSummary | None) -> ArchiveSummary | None:
+        if current != expected or current is None or not may_become(current.status, ArchiveStatus.EXPIRING):
+            return None
+        return replace(
+            current, status=ArchiveStatus.EXPIRING, since=at.isoformat(), previous_status=current.status
         )
 
+    return expected.status == ArchiveStatus.EXPIRING or _apply(settings, recording_id, expiring)
 
-def mark_expired(settings: Settings, recording_id: str, at: datetime) -> None:
-    """Retention deleted the archive: its status becomes `Expired` (idempotent)."""
 
-    def expire(entity: dict[str, Any]) -> dict[str, Any]:
-        summary = summary_of(entity)
-        if summary is None or summary.status == ArchiveStatus.EXPIRED:
-            return {}
-        expired = replace(
-            summary, status=ArchiveStatus.EXPIRED, expired_at=at.isoformat(), previous_status=summary.status
-        )
-        return summary_fields(expired)
+def mark_expired(settings: Settings, recording_id: str, at: datetime) -> bool:
+    """Retention deleted every blob of the archive: Expired, final."""
 
-    catalog(settings).update(recording_id, expire, create=False)
+    def expired(current: ArchiveSummary | None) -> ArchiveSummary | None:
+        if current is None or current.status != ArchiveStatus.EXPIRING:
+            return None
+        return replace(current, status=ArchiveStatus.EXPIRED, since=at.isoformat(), expired_at=at.isoformat())
+
+    return _apply(settings, recording_id, expired)
 
 
 def archive_summary(settings: Settings, recording_id: str) -> ArchiveSummary | None:
@@ -99,4 +207,5 @@ def recording_manifest(settings: Settings, recording_id: str) -> Manifest | None
     Storage failures are answered as Azure Storage's (the catalog is the answer here)."""
     with upstream(STORAGE):
         summary = archive_summary(settings, recording_id)
-        return read_manifest(settings, summary.manifest_blob_name) if summary else None
+        name = summary.manifest_blob_name if summary else None
+        return read_manifest(settings, name) if name else None

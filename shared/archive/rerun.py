@@ -1,19 +1,22 @@
-"""`POST /api/recordings/{id}/archive`: run a failed or incomplete archive again from its stored event.
+"""`POST /api/recordings/{id}/archive`: try an archive again now.
 
-Event Grid redelivers for at most 24 hours and only while our endpoint fails; an archive that failed
-after the event was accepted (ACS throttled, a chunk kept breaking off) needs a way to be started again
-by hand. The job comes from the event stored when it arrived (`{prefix}/event.json`).
+A Retrying archive is woken: its run stops waiting for its timer and starts its next round at once
+(one run, never a second beside it). A Lost archive, or one whose run ended without a verdict (a
+crash, an operator's terminate), is run again from the event stored when it arrived
+(`{prefix}/event.json`). A running, completed or expired one is refused with 409.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 from shared.archive.durable import DurableClient, current_runtime_status
 from shared.archive.model import ArchiveJob
+from shared.archive.orchestration import WAKE_EVENT
 from shared.archive.records import archive_summary, stored_job
 from shared.archive.start import start_archive
 from shared.archive.states import IN_FLIGHT, ArchiveStatus, RuntimeStatus
@@ -37,8 +40,9 @@ _RUNNING = RerunRefusal(
 
 
 def refusal(runtime: RuntimeStatus | None, archive: ArchiveStatus | None) -> RerunRefusal | None:
-    """Why a re-run must not start now (pure): one running, one already verified, or one expired."""
-    if runtime in IN_FLIGHT:
+    """Why a re-run must not start now (pure): one running, one already verified, or one expired.
+    (A Retrying archive is not refused: it is woken.)"""
+    if runtime in IN_FLIGHT and archive != ArchiveStatus.RETRYING:
         return _RUNNING
     if archive == ArchiveStatus.EXPIRED:
         return RerunRefusal(
@@ -46,7 +50,7 @@ def refusal(runtime: RuntimeStatus | None, archive: ArchiveStatus | None) -> Rer
             "ArchiveExpired",
             "This recording's archive was deleted by the retention policy; it is not archived again.",
         )
-    if archive == ArchiveStatus.COMPLETED or runtime == RuntimeStatus.COMPLETED:
+    if archive == ArchiveStatus.COMPLETED:
         return RerunRefusal(
             HTTPStatus.CONFLICT,
             "ArchiveCompleted",
@@ -69,9 +73,26 @@ async def rerun_archive(settings: Settings, client: DurableClient, recording_id:
     refused = refusal(runtime, archive)
     if refused is not None:
         raise ApiError(refused.status, refused.code, refused.message)
+    if runtime in IN_FLIGHT:  # Retrying: wake the run that waits
+        await client.raise_event(instance_id, WAKE_EVENT, None)
+        return {
+            "recordingId": recording_id,
+            "instanceId": instance_id,
+            "previousRuntimeStatus": runtime,
+            "woken": True,
+        }
     if job is None:
         raise not_found("No archive event has been received for this recording.", "recordingId")
-    outcome = await start_archive(client, job, delete_source=settings.archive_delete_source)
+    outcome = await start_archive(settings, client, job, at=datetime.now(UTC), rerun=True)
     if outcome == "alreadyActive":  # a concurrent re-run or redelivery won the race
         raise ApiError(_RUNNING.status, _RUNNING.code, _RUNNING.message)
-    return {"recordingId": recording_id, "instanceId": instance_id, "previousRuntimeStatus": runtime}
+    if outcome == "notAllowed":  # it completed or expired since we looked
+        raise ApiError(
+            HTTPStatus.CONFLICT, "ArchiveNotRestartable", "The archive completed or expired meanwhile."
+        )
+    return {
+        "recordingId": recording_id,
+        "instanceId": instance_id,
+        "previousRuntimeStatus": runtime,
+        "woken": False,
+    }

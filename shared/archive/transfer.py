@@ -26,9 +26,7 @@ shared.archive.block_blobs writes the archive's blobs. Why this shape:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import logging
 import time
 from collections import deque
@@ -37,11 +35,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from azure.core.exceptions import ResourceExistsError
-
 from shared.archive import block_blobs
-from shared.archive.blob_layout import content_blob_name, media_type, metadata_blob_name
+from shared.archive.blob_layout import content_blob_name, media_type
 from shared.archive.block_blobs import StoredContent
+from shared.archive.chunk_metadata import ArchivedMetadata, archive_metadata
 from shared.archive.model import ArchivedChunk, ChunkJob, ChunkTask
 from shared.archive.range_reads import (
     TRANSIENT,
@@ -56,7 +53,6 @@ from shared.archive.range_reads import (
     is_transient,
     parse_content_range,
     plan_ranges,
-    read_document,
 )
 from shared.errors import TransferError, release_frames
 
@@ -66,8 +62,8 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger(__name__)
 MiB: Final = 1024 * 1024
-MAX_METADATA_BYTES: Final = 4 * MiB
 _T = TypeVar("_T")
+_S = TypeVar("_S")
 Filled = tuple[bytearray, int]  # a pooled buffer and how many of its bytes hold the range
 
 
@@ -105,62 +101,49 @@ def archive_chunk(
     container: ContainerClient,
     options: TransferOptions = TransferOptions(),
 ) -> ChunkOutcome:
-    """Archive one chunk's content and metadata; skip it when already archived and verified."""
+    """Archive one chunk's content and metadata; skip the content when already archived and verified.
+    The metadata document is shared.archive.chunk_metadata's: it never fails the chunk."""
     chunk = task.chunk
     media = media_type(chunk.content_location, task.format_hint)
     blob_name = content_blob_name(task.prefix, chunk.index, chunk.document_id, media.extension)
-    metadata_name = metadata_blob_name(task.prefix, chunk.index, chunk.document_id)
     blob = container.get_blob_client(blob_name)
-    metadata_blob = container.get_blob_client(metadata_name)
+
+    def copy_metadata() -> ArchivedMetadata:
+        return archive_metadata(acs, container, task.prefix, chunk, options.retries)
+
     existing = block_blobs.verified_content(blob, chunk)
     # Only then is ACS asked: an archived chunk stays archived after its ACS copy is gone.
     if existing is not None:
-        if not metadata_blob.exists():
-            _copy_metadata(acs, chunk, metadata_blob)
-        content, reused = existing, 0
+        metadata, content, reused = copy_metadata(), existing, 0
     else:
         transfer = _ContentTransfer(acs, chunk, blob, media.content_type, options)
-        streamed = _alongside(lambda: _copy_metadata(acs, chunk, metadata_blob), transfer.run)
+        streamed, metadata = _alongside(copy_metadata, transfer.run)
         content, reused = streamed.content, streamed.reused_blocks
     archived = ArchivedChunk(
         index=chunk.index,
         document_id=chunk.document_id,
         blob_name=blob_name,
-        metadata_blob_name=metadata_name,
+        metadata_blob_name=metadata.blob_name,
         size=content.size,
         sha256=content.sha256,
         content_type=media.content_type,
         end_reason=chunk.end_reason,
         delete_location=chunk.delete_location,
+        metadata_size=metadata.size,
+        metadata_sha256=metadata.sha256,
+        metadata_problem=metadata.problem,
     )
     return ChunkOutcome(archived, skipped=existing is not None, reused_blocks=reused)
 
 
-def _alongside(side: Callable[[], None], main: Callable[[], _T]) -> _T:
+def _alongside(side: Callable[[], _S], main: Callable[[], _T]) -> tuple[_T, _S]:
     """`main` while `side` runs in a thread of its own; both must succeed. The metadata document
     (two requests through the 302 and a Put Blob) then costs a chunk no time of its own. When
     `main` fails, its error is the one raised, after `side` has finished (no thread outlives us)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="metadata") as pool:
         done = pool.submit(side)
         result = main()
-        done.result()
-    return result
-
-
-def _copy_metadata(acs: CallAutomationClient, chunk: ChunkJob, target: BlobClient) -> None:
-    """The chunk's metadata document, validated as JSON, stored once beside the content."""
-    from azure.storage.blob import ContentSettings
-
-    raw = read_document(acs, chunk.metadata_location, MAX_METADATA_BYTES)
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        raise TransferError(f"metadata of chunk {chunk.index} is not JSON") from None
-    body = json.dumps(document, indent=2, sort_keys=True).encode()
-    with contextlib.suppress(ResourceExistsError):  # stored by an earlier attempt; it never changes
-        target.upload_blob(
-            body, overwrite=False, content_settings=ContentSettings(content_type="application/json")
-        )
+        return result, done.result()
 
 
 @dataclass(frozen=True)

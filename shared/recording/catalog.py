@@ -26,7 +26,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
 from shared.recording.callback_events import RecordingCallbackEvent
-from shared.recording.catalog_index import CatalogQuery, index_keys, matches
+from shared.recording.catalog_index import MAX_PAGE_SIZE, CatalogQuery, index_keys, matches, since_partition
 from shared.recording.options import StartRecordingOptions
 
 if TYPE_CHECKING:
@@ -184,14 +184,15 @@ class Catalog:
         *,
         created_at: str | None = None,
         create: bool = True,
-    ) -> None:
-        """Set the fields `change(entity)` returns (none: nothing to do), conditionally, retried on a
-        concurrent write. An unknown recording is created dated `created_at`, unless `create` is off."""
+    ) -> bool:
+        """Set the fields `change(entity)` returns, conditionally (ETag), retried on a concurrent write;
+        `change` sees the entity as it is now and returns nothing when there is nothing to do. An
+        unknown recording is created dated `created_at`, unless `create` is off. True if written."""
         for _ in range(_ATTEMPTS):
             existing = self.read(recording_id)
             if existing is None:
                 if not create:
-                    return
+                    return False
                 fresh = {
                     "PartitionKey": recording_partition(recording_id),
                     "RowKey": _RECORDING_ROW,
@@ -199,22 +200,25 @@ class Catalog:
                     "stateChanges": "[]",
                     **({"createdAt": created_at} if created_at else {}),
                 }
-                fresh.update(change(fresh))
+                fields = change(fresh)
+                if not fields:
+                    return False
+                fresh.update(fields)
                 try:
                     self._table.create_entity(_clean(fresh))
                 except ResourceExistsError:
                     continue
                 self._reindex(None, fresh)
-                return
+                return True
             fields = change(existing)
             if not fields:
-                return
+                return False
             updated = {**existing, **fields}
             if not updated.get("createdAt") and created_at:
                 updated["createdAt"] = created_at
             if self._replace(updated, existing):
                 self._reindex(existing, updated)
-                return
+                return True
         raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
 
     def get(self, recording_id: str) -> dict[str, Any] | None:
@@ -246,6 +250,49 @@ class Catalog:
                     return entries, query.token(partition, str(row["RowKey"]))
             after = None
         return entries, None
+
+    def oldest_in_archive_status(
+        self, status: str, *, entered_before: datetime | None = None, limit: int = MAX_PAGE_SIZE
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` entries in archive status `status`, the longest there first; with
+        `entered_before`, only those that entered it before then. One range read of the `w-` index:
+        its cost grows with what it returns, not with the catalog."""
+        conditions, parameters = ["PartitionKey eq @pk"], {"pk": since_partition(status)}
+        if entered_before is not None:
+            conditions.append("RowKey lt @before")
+            parameters["before"] = f"{int(entered_before.timestamp() * 1000):013d}"
+        rows = self._table.query_entities(
+            " and ".join(conditions), parameters=parameters, results_per_page=min(limit, MAX_PAGE_SIZE)
+        )
+        found: list[dict[str, Any]] = []
+        for row in rows:
+            entity = self.read(str(row.get("recordingId") or ""))
+            if entity is not None and (
+                since_partition(str(entity.get("archiveStatus"))),
+                str(row["RowKey"]),
+            ) in (index_keys(entity)):
+                found.append(entity_to_json(entity))
+            if len(found) == limit:
+                break
+        return found
+
+    def count(self, query: CatalogQuery) -> int:
+        """How many index rows answer `query` (its partitions and time range), without reading the
+        entities: a count, not a listing. A row whose entity just moved on may be counted until its
+        writer removes it, a moment later."""
+        low, high = query.row_range()
+        total = 0
+        for partition in query.partitions():
+            conditions, parameters = ["PartitionKey eq @pk"], {"pk": partition}
+            for name, operator, value in (("low", "ge", low), ("high", "lt", high)):
+                if value is not None:
+                    conditions.append(f"RowKey {operator} @{name}")
+                    parameters[name] = value
+            rows = self._table.query_entities(
+                " and ".join(conditions), parameters=parameters, select=["RowKey"]
+            )
+            total += sum(1 for _ in rows)
+        return total
 
     def read(self, recording_id: str) -> dict[str, Any] | None:
         """The recording's entity as stored (with its ETag as `__etag`), or None."""

@@ -5,7 +5,10 @@ Every recording entity (`rec-<hash>` / `recording`) has index rows in the same t
 - `t-<yyyymm>`            by time: one partition per month of `createdAt` (UTC);
 - `s-<state>`             by recording state (`active`, `inactive`, ...);
 - `a-<archive status>`    by archive status (`Completed`, `Failed`, `Expired`);
-- `c-<hash(serverCallId)>` by call.
+- `c-<hash(serverCallId)>` by call;
+- `w-<archive status>`    by archive status, oldest first: its row key counts up from when the
+                          recording entered that status (`archiveStatusSince`), so "the oldest
+                          Overdue" and "AwaitingFiles for more than 30 minutes" are one range read.
 
 The row key is always `<inverted createdAt in ms, 13 digits>-<hash(recordingId)>`: Table storage returns
 a partition in row-key order, so ascending keys are newest first, a time range is one row-key range, and
@@ -58,6 +61,15 @@ def row_key(created_at: datetime, recording_id: str) -> str:
     return f"{inverted_ms(created_at):013d}-{key_hash(recording_id)}"
 
 
+def since_row_key(since: datetime, recording_id: str) -> str:
+    """Oldest first: milliseconds since the epoch (13 digits until the year 2286), then the id's hash."""
+    return f"{int(since.timestamp() * 1000):013d}-{key_hash(recording_id)}"
+
+
+def since_partition(archive_status: str) -> str:
+    return f"w-{archive_status}"
+
+
 def month_partition(moment: datetime) -> str:
     """Time-ordered index rows are partitioned by month, so a time range reads few partitions."""
     return f"t-{moment.astimezone(UTC):%Y%m}"
@@ -91,6 +103,9 @@ def index_keys(entity: dict[str, Any]) -> set[tuple[str, str]]:
         keys.add((f"a-{status}", row))
     if entity.get("serverCallId"):
         keys.add((f"c-{key_hash(str(entity['serverCallId']))}", row))
+    since = entity.get("archiveStatusSince")
+    if status and _VALUE.fullmatch(status) and since:
+        keys.add((since_partition(status), since_row_key(_utc(str(since)), str(recording_id))))
     return keys
 
 

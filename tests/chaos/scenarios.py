@@ -112,7 +112,13 @@ def download_faults(stack: ChaosStack) -> ScenarioRun:
     recording whose chunk is gone at ACS (404) must fail and keep every ACS copy."""
     size, seed, started = SIZES["faults"], chaos_seed(), time.monotonic()
     _begin(stack, size)
-    stack.start_host("faults")
+    # the recording whose chunk ACS lost is Lost after 10 s of 404s, not the 30 minutes of production
+    stack.start_host(
+        "faults",
+        ARCHIVE_LOST_AFTER_SECONDS="10",
+        ARCHIVE_RETRY_FIRST_SECONDS="2",
+        ARCHIVE_RETRY_MAX_SECONDS="4",
+    )
     rules = [
         (
             label,
@@ -129,10 +135,10 @@ def download_faults(stack: ChaosStack) -> ScenarioRun:
         for i, (kind, label, options) in enumerate(FAULT_MIX)
     ]
     recordings = stack.record(size.recordings, size.duration_s)
-    # The unarchivable one: its second chunk is gone at ACS, so nothing of it may be deleted.
+    # The unarchivable one: its second chunk is gone at ACS: Lost, and nothing of it may be deleted.
     unarchivable = stack.record(1, size.duration_s, gone_chunk=1)
     archives = stack.wait_for_archives(recordings + unarchivable, TIMEOUT_S)
-    verdict = stack.verify(archives, expect_failed=unarchivable)
+    verdict = stack.verify(archives, expect_lost=unarchivable)
     matched = max((rule.matched for _, rule in rules), default=0)
     injected = {label: rule.applied for label, rule in rules}
     untouched = 1.0

@@ -83,8 +83,9 @@ class ChaosStack:
         self.host: HostProcess | None = None
 
     # -- the host
-    def start_host(self, scenario: str) -> HostProcess:
-        """A fresh host for a scenario: its own archive container and catalog, the shared Durable store."""
+    def start_host(self, scenario: str, **overrides: str) -> HostProcess:
+        """A fresh host for a scenario: its own archive container and catalog, the shared Durable store;
+        `overrides`: app settings of its own (e.g. a short ARCHIVE_LOST_AFTER_SECONDS)."""
         self.container_name = f"chaos-{scenario}-{uuid.uuid4().hex[:8]}"
         connection = self.azurite.azurite.connection_string
         settings = {
@@ -101,6 +102,8 @@ class ChaosStack:
             "DEVHOST_FUNCTION_KEY": self.key,
             "REQUESTS_CA_BUNDLE": str(self.bundle),
             "SSL_CERT_FILE": str(self.bundle),
+            "ARCHIVE_WATCH_SCHEDULE": "0 */5 * * * *",
+            **overrides,
         }
         self.host = HostProcess(
             self.port, settings, self.workdir, scenario, emulator_port=self.emulator.port
@@ -241,17 +244,18 @@ class ChaosStack:
                 )
 
     # -- verification
-    def verify(self, archives: dict[str, dict[str, Any]], *, expect_failed: Iterable[str] = ()) -> Verdict:
-        """Every chunk archived once, SHA-256 identical to the emulator's, and only verified ones deleted."""
+    def verify(self, archives: dict[str, dict[str, Any]], *, expect_lost: Iterable[str] = ()) -> Verdict:
+        """Every chunk archived once, SHA-256 identical to the emulator's, and only verified ones deleted;
+        a recording in `expect_lost` ends Lost, keeping the chunks it could archive."""
         verdict = Verdict()
-        failed = set(expect_failed)
+        failed = set(expect_lost)
         blobs = {b.name: b for b in self.container.list_blobs(include=["metadata"])}
         commits = self.committed_block_lists()
         for recording_id, archive in archives.items():
             if recording_id in failed:
-                if archive.get("runtimeStatus") != "Failed":
+                if archive.get("status") != "Lost":
                     verdict.problems.append(
-                        f"{recording_id[:12]}: expected Failed, got {archive.get('runtimeStatus')}"
+                        f"{recording_id[:12]}: expected Lost, got {archive.get('status')}"
                     )
                 continue
             problems = self._verify_recording(recording_id, archive, blobs, commits, verdict)

@@ -12,6 +12,7 @@ from devtools.acs_emulator import AcsEmulator
 from devtools.devhost import DevHost
 from devtools.durable import DurableEngine, InMemoryStore
 from shared.settings import Settings
+from shared.worker_cache import reset_worker_caches
 from tests.support.archive import EVENT_FUNCTION, REPO
 from tests.support.functions import indexed_functions
 
@@ -43,3 +44,11 @@ def host(engine: DurableEngine, emulator: AcsEmulator) -> Iterator[DevHost]:
 @pytest.fixture
 def container(app_settings: Settings, azurite: Any) -> ContainerClient:
     return ContainerClient.from_connection_string(azurite.connection_string, app_settings.archive_container)
+
+
+@pytest.fixture
+def short_deadline(app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An archive that keeps failing is Lost at once: the deadline is one (virtual) minute after the
+    file event, and the engine's clock runs 1000 times faster than the wall's."""
+    monkeypatch.setenv("ARCHIVE_DEADLINE_MINUTES", "1")
+    reset_worker_caches()

@@ -320,7 +320,8 @@ def test_verified_archive_deletes_the_acs_copy_of_every_chunk(
     assert all(c["sourceDeleted"] for c in manifest["chunks"])
 
 
-def test_failed_archive_deletes_nothing(
+def test_a_lost_archive_deletes_nothing(
+    short_deadline: None,
     delete_source: None,
     host: DevHost,
     engine: DurableEngine,
@@ -330,14 +331,14 @@ def test_failed_archive_deletes_nothing(
     emulator.add_fault("status", r"/content/audio", count=None, status=403)
     recording_id = record(emulator, seconds=2)
     status = archived(engine, recording_id)
-    assert status["runtimeStatus"] == "Failed"
+    assert status["customStatus"]["phase"] == "lost"
     assert deletes(emulator, recording_id) == []
     manifest = archive_of(engine, recording_id)["manifest"]
-    assert (manifest["status"], manifest["sourceDeletion"]) == ("Failed", "skippedArchiveFailed")
+    assert (manifest["status"], manifest["sourceDeletion"]) == ("Lost", "skippedArchiveFailed")
 
 
-def test_delete_content_route_refuses_when_the_archive_failed(
-    host: DevHost, engine: DurableEngine, emulator: AcsEmulator
+def test_delete_content_route_refuses_when_the_archive_was_lost(
+    short_deadline: None, host: DevHost, engine: DurableEngine, emulator: AcsEmulator
 ) -> None:
     emulator.add_fault("status", r"/content/audio", count=None, status=403)
     recording_id = record(emulator, seconds=2)
@@ -377,6 +378,6 @@ def test_a_failed_rerun_does_not_erase_the_completed_manifest(
     manifest_name = archived(engine, recording_id)["output"]["manifest"]
     completed = read_manifest(app_settings, manifest_name)
     assert completed is not None
-    failed = replace(completed, status=ArchiveStatus.FAILED, chunks=(), errors=("gone",))
+    failed = replace(completed, status=ArchiveStatus.RETRYING, chunks=(), errors=("gone",))
     record_manifest(app_settings, failed)
     assert read_manifest(app_settings, manifest_name) == completed

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
+import pytest
 import requests
 from azure.storage.blob import ContainerClient
 
 from devtools.acs_emulator import AcsEmulator
 from devtools.devhost import DevHost
 from devtools.durable import DurableEngine
+from shared.recording_ids import recording_key
+from shared.worker_cache import reset_worker_caches
 from tests.support.api import eventually
 from tests.support.archive import archived, record
 from tests.support.functions import http_request, invoke, json_body
@@ -26,10 +30,12 @@ def rerun(host: DevHost, recording_id: str) -> requests.Response:
 
 
 def failed_archive(emulator: AcsEmulator, engine: DurableEngine) -> str:
-    """A recording whose archive failed because ACS refused every download (then stops refusing)."""
+    """A recording whose archive is Lost because ACS refused every download until the deadline (then
+    stops refusing)."""
     emulator.add_fault("status", r"/content/audio", count=None, status=403)
     recording_id = record(emulator, seconds=2)
-    assert archived(engine, recording_id)["runtimeStatus"] == "Failed"
+    status = archived(engine, recording_id)
+    assert (status["runtimeStatus"], status["customStatus"]["phase"]) == ("Completed", "lost")
     emulator.clear_faults()
     return recording_id
 
@@ -38,15 +44,19 @@ def content_gets(emulator: AcsEmulator) -> int:
     return len([r for r in emulator.requests if r.method == "GET" and "/content/" in r.path])
 
 
-def test_a_failed_archive_is_run_again_and_completes_with_every_chunk_verified(
-    host: DevHost, engine: DurableEngine, emulator: AcsEmulator, container: ContainerClient
+def test_a_lost_archive_is_run_again_and_completes_with_every_chunk_verified(
+    short_deadline: None,
+    host: DevHost,
+    engine: DurableEngine,
+    emulator: AcsEmulator,
+    container: ContainerClient,
 ) -> None:
     recording_id = failed_archive(emulator, engine)
     emulator.clear_event_webhooks()  # no redelivery can help: only the stored event
     response = rerun(host, recording_id)
     assert response.status_code == 202, response.text
     assert response.headers["Location"] == f"/api/recordings/{recording_id}/archive"
-    assert response.json()["previousRuntimeStatus"] == "Failed"
+    assert response.json()["previousRuntimeStatus"] == "Completed"  # the run that ended Lost
     status = engine.wait_for(response.json()["instanceId"], timeout=30)
     assert status["runtimeStatus"] == "Completed", status
     manifest = json.loads(container.download_blob(status["output"]["manifest"]).readall())
@@ -94,7 +104,7 @@ def test_a_rerun_without_the_function_key_is_401_from_the_host(host: DevHost) ->
 
 
 def test_the_archive_route_answers_the_rerun_archive_status(
-    host: DevHost, engine: DurableEngine, emulator: AcsEmulator
+    short_deadline: None, host: DevHost, engine: DurableEngine, emulator: AcsEmulator
 ) -> None:
     recording_id = failed_archive(emulator, engine)
     instance = rerun(host, recording_id).json()["instanceId"]
@@ -103,11 +113,42 @@ def test_the_archive_route_answers_the_rerun_archive_status(
         "GET", f"recordings/{recording_id}/archive", route_params={"recordingId": recording_id}
     )
     body = json_body(invoke("get_archive", request, durable_client=engine.client_binding_json()))
-    assert (body["runtimeStatus"], body["manifest"]["status"]) == ("Completed", "Completed")
+    assert (body["runtimeStatus"], body["status"], body["manifest"]["status"]) == (
+        "Completed",
+        "Completed",
+        "Completed",
+    )
+
+
+def test_a_rerun_of_a_retrying_archive_wakes_its_run_instead_of_starting_another(
+    host: DevHost, engine: DurableEngine, emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARCHIVE_RETRY_FIRST_SECONDS", "3600")  # an hour of virtual time: 3.6 s of the wall's
+    monkeypatch.setenv("ARCHIVE_RETRY_MAX_SECONDS", "3600")
+    reset_worker_caches()
+    fault = emulator.add_fault("status", r"/content/audio", count=None, status=403)
+    recording_id = record(emulator, seconds=2)
+    instance = f"archive-{recording_key(recording_id)}"
+    eventually(
+        lambda: (engine.get_status(instance) or {}).get("customStatus", {}).get("phase") == "retrying", 30
+    )
+    emulator.clear_faults()
+    woken_at = time.monotonic()
+    response = rerun(host, recording_id)
+    assert (response.status_code, response.json()["woken"]) == (202, True), response.text
+    status = engine.wait_for(instance, timeout=30)
+    assert time.monotonic() - woken_at < 3.0  # it did not wait out its hour
+    assert (status["runtimeStatus"], status["output"]["chunks"]) == ("Completed", 1)
+    assert fault.applied > 0
+    assert len(engine.list_statuses()) == 1
 
 
 def test_an_archive_whose_stored_event_is_gone_is_not_guessed_from_elsewhere(
-    host: DevHost, engine: DurableEngine, emulator: AcsEmulator, container: ContainerClient
+    short_deadline: None,
+    host: DevHost,
+    engine: DurableEngine,
+    emulator: AcsEmulator,
+    container: ContainerClient,
 ) -> None:
     recording_id = failed_archive(emulator, engine)
     (event_blob,) = [b.name for b in container.list_blobs() if b.name.endswith("/event.json")]

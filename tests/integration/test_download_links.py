@@ -156,11 +156,11 @@ def test_an_index_that_is_not_a_number_is_400(host: DevHost, archived_recording:
 
 
 def test_a_chunk_that_failed_to_archive_gets_no_link(
-    host: DevHost, engine: DurableEngine, emulator: AcsEmulator
+    short_deadline: None, host: DevHost, engine: DurableEngine, emulator: AcsEmulator
 ) -> None:
     emulator.add_fault("status", r"/content/audio", count=None, status=403)
     recording_id = record(emulator, seconds=2)
-    assert archived(engine, recording_id)["runtimeStatus"] == "Failed"
+    assert archived(engine, recording_id)["customStatus"]["phase"] == "lost"
     response = link(host, recording_id, 0)
     assert (response.status_code, response.json()["error"]["target"]) == (404, "index")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from shared.archive.model import ChunkJob
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client
-from shared.errors import DownloadRefusedError, TransferError
+from shared.errors import TransferError
 from shared.settings import Settings
 from tests.support.chunks import chunk_job, chunk_task
 
@@ -156,20 +157,62 @@ def test_the_metadata_document_is_fetched_while_the_content_streams(
     assert result.archived.sha256 == source.content_sha256()
 
 
-def test_a_chunk_whose_metadata_failed_is_completed_by_its_retry_without_a_second_download(
+def test_a_metadata_document_that_cannot_be_read_never_stops_the_media(
     app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
 ) -> None:
     job, source = chunk
-    emulator.add_fault("status", r"/acsmetadata", count=None, status=503)
-    with pytest.raises(DownloadRefusedError):
-        transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-retry")
+    fault = emulator.add_fault("status", r"/acsmetadata", count=None, status=403)
+    result = transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-nometa")
+    assert fault.applied > 0
+    assert (result.archived.sha256, result.archived.metadata_problem) == (
+        source.content_sha256(),
+        "unavailable",
+    )
+    assert not archive_container(app_settings).get_blob_client(result.archived.metadata_blob_name).exists()
+
+
+def test_metadata_missing_from_an_earlier_run_is_fetched_later_without_downloading_the_media_again(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.add_fault("status", r"/acsmetadata", count=None, status=403)
+    transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-retry")
     emulator.clear_faults()
     emulator.clear_requests()
     retried = transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-retry")
     stored = archive_container(app_settings).get_blob_client(retried.archived.metadata_blob_name)
     assert stored.exists()
-    assert (retried.skipped, retried.archived.sha256) == (True, source.content_sha256())
+    assert (retried.skipped, retried.archived.sha256, retried.archived.metadata_problem) == (
+        True,
+        source.content_sha256(),
+        None,
+    )
     assert served_at(emulator, job.content_location) == []
+
+
+def test_a_metadata_document_that_is_not_json_is_kept_as_received_and_flagged(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    emulator.serve_metadata(job.document_id, b'{"participants": [ <not json')
+    result = transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-raw")
+    archived = result.archived
+    assert (archived.sha256, archived.metadata_problem) == (source.content_sha256(), "notJson")
+    assert archived.metadata_blob_name.endswith(".metadata.raw")
+    kept = archive_container(app_settings).download_blob(archived.metadata_blob_name).readall()
+    assert kept == b'{"participants": [ <not json'
+    assert (archived.metadata_size, archived.metadata_sha256) == (len(kept), hashlib.sha256(kept).hexdigest())
+
+
+def test_valid_metadata_is_stored_as_received_and_described_by_its_own_size_and_hash(
+    app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
+) -> None:
+    job, source = chunk
+    archived = transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-meta").archived
+    kept = archive_container(app_settings).download_blob(archived.metadata_blob_name).readall()
+    assert json.loads(kept) == source.metadata
+    assert (archived.metadata_size, archived.metadata_sha256) == (len(kept), hashlib.sha256(kept).hexdigest())
+    assert archived.metadata_problem is None
 
 
 def test_a_chunk_smaller_than_a_range_costs_its_own_size_in_memory_not_a_range(

@@ -61,5 +61,15 @@ def invoke(name: str, request: func.HttpRequest, *, durable_client: str | None =
     return response
 
 
+def run_timer(name: str, *, durable_client: str | None = None) -> None:
+    """Run the timer function registered under `name` now, as the host does on its schedule."""
+    from azure.functions.timer import TimerRequest
+
+    assert (
+        call_function(function_named(name), TimerRequest(past_due=False), durable_client=durable_client)
+        is None
+    )
+
+
 def json_body(response: func.HttpResponse) -> Any:
     return json.loads(response.get_body() or b"null")

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-Outcome = Callable[["Task"], Any]  # a result, or an Exception the task fails with
+Outcome = Callable[["Task"], Any]  # a result, an Exception the task fails with, or PENDING
+PENDING = object()  # the task has not completed (a timer that a `wake` beat, an event never raised)
 
 
 @dataclass
@@ -28,9 +29,19 @@ class Task:
     result: Any = None
     is_completed: bool = False
 
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
 
 @dataclass
 class AllTask:
+    tasks: list[Task]
+
+
+@dataclass
+class AnyTask:
     tasks: list[Task]
 
 
@@ -74,8 +85,8 @@ class Context:
     def task_all(self, tasks: list[Task]) -> AllTask:
         return AllTask(list(tasks))
 
-    def task_any(self, tasks: list[Task]) -> AllTask:
-        return AllTask(list(tasks))
+    def task_any(self, tasks: list[Task]) -> AnyTask:
+        return AnyTask(list(tasks))
 
     def continue_as_new(self, input_: Any) -> None:
         self.continued_with = input_
@@ -88,9 +99,9 @@ class Context:
         return [task for task in self.scheduled if task.kind == "activity" and task.name == name]
 
 
-def drive(orchestration: Generator[Any, Any, Any], outcome: Outcome) -> Any:
+def drive(orchestration: Generator[Any, Any, Any], outcome: Outcome, context: Context | None = None) -> Any:
     """Run the generator to its end, answering each yielded task with `outcome(task)`; its return
-    value (or the exception it ends with)."""
+    value (or the exception it ends with). A timer that fires moves `context`'s clock to its time."""
     sent: Any = None
     failure: BaseException | None = None
     while True:
@@ -98,18 +109,24 @@ def drive(orchestration: Generator[Any, Any, Any], outcome: Outcome) -> Any:
             yielded = orchestration.throw(failure) if failure is not None else orchestration.send(sent)
         except StopIteration as done:
             return done.value
-        sent, failure = _answer(yielded, outcome)
+        sent, failure = _answer(yielded, outcome, context)
 
 
-def _answer(yielded: Any, outcome: Outcome) -> tuple[Any, BaseException | None]:
-    tasks = yielded.tasks if isinstance(yielded, AllTask) else [yielded]
+def _answer(yielded: Any, outcome: Outcome, context: Context | None) -> tuple[Any, BaseException | None]:
+    tasks = yielded.tasks if isinstance(yielded, AllTask | AnyTask) else [yielded]
     first_failure: BaseException | None = None
     for task in tasks:
         value = outcome(task)
+        if value is PENDING:
+            continue
         task.is_completed = True
         task.result = value
+        if task.kind == "timer" and context is not None:
+            context.current_utc_datetime = max(context.current_utc_datetime, task.input)
         if isinstance(value, BaseException) and first_failure is None:
             first_failure = value
+        if isinstance(yielded, AnyTask):
+            return task, None  # the first to complete wins
     if first_failure is not None:
         return None, first_failure
     results = [task.result for task in tasks]

@@ -24,6 +24,7 @@ HOST_SETTINGS = {
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "names the component; its key alone authorizes nothing",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "sends telemetry with the identity's Entra token",
     "AzureFunctionsJobHost__functionTimeout": "host.json's functionTimeout for Flex",
+    "ARCHIVE_WATCH_SCHEDULE": "the archive watch timer's schedule (%ARCHIVE_WATCH_SCHEDULE% in its trigger)",
 }
 # The one app setting whose name says "connection string" and why it is not a secret here.
 NOT_A_SECRET = {"APPLICATIONINSIGHTS_CONNECTION_STRING"}

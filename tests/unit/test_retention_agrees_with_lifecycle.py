@@ -50,6 +50,7 @@ def test_zero_days_means_never_on_both_sides() -> None:
 def summary(archived_at: datetime) -> ArchiveSummary:
     return ArchiveSummary(
         status=ArchiveStatus.COMPLETED,
+        since=archived_at.isoformat(),
         prefix="2026/11/24/key",
         manifest_blob_name="2026/11/24/key/manifest.json",
         container="recordings",

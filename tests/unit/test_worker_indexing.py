@@ -64,6 +64,7 @@ def test_the_worker_indexes_exactly_the_functions_we_declare(worker_index: Worke
         ORCHESTRATOR,
         ARCHIVE_BATCH,
         "apply_retention",
+        "watch_archives",
     }
     expected |= {ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK}
     assert set(worker_index.functions) == expected
@@ -88,6 +89,11 @@ def test_the_event_grid_function_is_triggered_by_event_grid_with_a_durable_clien
 @pytest.mark.parametrize("name", ["get_archive", "rerun_archive"])
 def test_each_archive_route_gets_a_durable_client(worker_index: WorkerIndex, name: str) -> None:
     assert "durableClient" in {binding["type"] for binding in worker_index.functions[name]}
+
+
+def test_the_archive_watch_runs_on_the_schedule_its_setting_names(worker_index: WorkerIndex) -> None:
+    trigger = _trigger(worker_index.functions["watch_archives"])
+    assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "%ARCHIVE_WATCH_SCHEDULE%")
 
 
 def test_retention_runs_on_a_daily_ncrontab_timer(worker_index: WorkerIndex) -> None:

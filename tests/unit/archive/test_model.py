@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.archive.model import ArchivedChunk, ArchiveJob, ArchiveRun, Manifest, build_manifest
+from shared.archive.model import (
+    ArchivedChunk,
+    ArchiveJob,
+    ArchiveRun,
+    Manifest,
+    RetryPolicy,
+    Unverified,
+    build_manifest,
+)
 from shared.archive.states import ArchiveStatus
 from shared.wire import WireError
 from tests.unit.archive.test_events import event_grid, parse, with_chunk
@@ -41,14 +49,22 @@ def archived(job: ArchiveJob, *, indexes: tuple[int, ...] | None = None) -> list
     ]
 
 
+POLICY = RetryPolicy(deadline="2026-12-04T12:00:00+00:00")
+
+
 def build(job: ArchiveJob, chunks: list[ArchivedChunk], errors: list[str] | None = None) -> Manifest:
+    """The manifest of a round that verified `chunks`; Completed unless `errors` (then Retrying)."""
+    run = ArchiveRun(job=job, delete_source=True, policy=POLICY, verified=tuple(chunks))
+    missing = {c.index for c in job.chunks} - {c.index for c in chunks}
+    unverified = tuple(
+        Unverified(i, message) for i, message in zip(sorted(missing), errors or [], strict=False)
+    )
     return build_manifest(
-        job,
+        run,
+        status=ArchiveStatus.RETRYING if errors else ArchiveStatus.COMPLETED,
         instance_id=job.instance_id,
         recorded_at=AT,
-        archived=chunks,
-        errors=errors or [],
-        delete_source=True,
+        unverified=unverified,
     )
 
 
@@ -64,14 +80,20 @@ def test_every_chunk_archived_and_no_error_is_completed_verified_and_pending_del
     assert manifest.total_bytes == 21
 
 
-def test_a_missing_chunk_fails_the_manifest_and_skips_deletion() -> None:
+def test_a_missing_chunk_leaves_the_manifest_unverified_and_skips_deletion() -> None:
     job = two_chunk_job()
-    manifest = build(job, archived(job, indexes=(0,)), ["chunk 1 failed"])
+    manifest = build(job, archived(job, indexes=(0,)), ["the recording host answered 503"])
     assert (manifest.status, manifest.verified, manifest.source_deletion) == (
-        "Failed",
+        ArchiveStatus.RETRYING,
         False,
         "skippedArchiveFailed",
     )
+    assert manifest.errors == ("chunk 1: the recording host answered 503",)
+
+
+def test_even_a_completed_status_is_not_verified_without_every_chunk() -> None:
+    job = two_chunk_job()
+    assert not replace(build(job, archived(job)), chunks=tuple(archived(job, indexes=(0,)))).verified
 
 
 def test_nothing_is_source_deletable_unless_the_archive_is_verified() -> None:
@@ -99,7 +121,7 @@ def test_marking_the_source_deleted_marks_only_chunks_acs_said_where_to_delete()
     job = two_chunk_job()
     manifest = build(job, archived(job))
     no_location = replace(manifest.chunks[1], delete_location=None)
-    deleted = replace(manifest, chunks=(manifest.chunks[0], no_location)).with_source_deleted()
+    deleted = replace(manifest, chunks=(manifest.chunks[0], no_location)).with_source_deleted({0})
     assert [c.source_deleted for c in deleted.chunks] == [True, False]
     assert deleted.source_deletion == "deleted"
     assert deleted.source_deletable() == []
@@ -108,7 +130,7 @@ def test_marking_the_source_deleted_marks_only_chunks_acs_said_where_to_delete()
 def test_a_failed_manifest_never_replaces_a_completed_one() -> None:
     job = two_chunk_job()
     completed = build(job, archived(job))
-    failed = build(job, [], ["gone"])
+    failed = build(job, [], ["gone", "gone"])
     assert not failed.may_replace(completed)
     assert completed.may_replace(failed)
     assert failed.may_replace(None)
@@ -125,10 +147,11 @@ def test_the_stored_json_has_the_documented_keys() -> None:
         "recordingId", "recordingKey", "serverCallId", "instanceId", "status", "eventId", "eventTime",
         "recordingStartTime", "recordingDurationMs", "sessionEndReason", "recordedAt", "prefix",
         "manifestBlobName", "chunksExpected", "chunks", "totalBytes", "sourceDeletion", "errors",
+        "attempt", "nextAttemptAt", "deadline", "lost",
     }  # fmt: skip
     assert set(document["chunks"][0]) == {
         "index", "documentId", "blobName", "metadataBlobName", "size", "sha256", "contentType",
-        "endReason", "deleteLocation", "sourceDeleted",
+        "endReason", "deleteLocation", "sourceDeleted", "metadataSize", "metadataSha256", "metadataProblem",
     }  # fmt: skip
 
 
@@ -138,7 +161,7 @@ def test_the_manifest_is_read_back_from_its_stored_document() -> None:
 
 
 def test_an_archive_run_round_trips_with_every_chunk_and_the_stored_prefix() -> None:
-    run = ArchiveRun(job=two_chunk_job(), delete_source=True)
+    run = ArchiveRun(job=two_chunk_job(), delete_source=True, policy=POLICY)
     assert ArchiveRun.from_json(run.to_json()) == run
     assert run.to_json()["job"]["prefix"] == run.job.prefix
 

@@ -24,3 +24,13 @@ def test_durables_own_status_enum_reads_as_ours() -> None:
 
     assert {runtime_status(member) for member in OrchestrationRuntimeStatus} == set(R)
     assert runtime_status(None) is None
+
+
+@pytest.mark.parametrize("status", [R.COMPLETED, R.FAILED, R.TERMINATED, None])
+def test_a_rerun_starts_anything_not_in_flight(status: R | None) -> None:
+    assert should_start(status, rerun=True) is True
+
+
+@pytest.mark.parametrize("status", [R.PENDING, R.RUNNING, R.CONTINUED_AS_NEW, R.SUSPENDED])
+def test_a_rerun_never_starts_beside_a_run_in_flight(status: R) -> None:
+    assert should_start(status, rerun=True) is False

@@ -1,0 +1,92 @@
+"""The archive watch, a timer: a recording that stopped but whose files never came is called out.
+
+ACS publishes RecordingFileStatusUpdated once the files are ready, usually within minutes of the
+stop. An event that never comes (a subscription deleted or misconfigured, an endpoint failing past
+Event Grid's 24-hour retry window, a dead-lettered delivery) would leave no trace; ACS deletes the
+content 24-48 hours later. So every run:
+
+1. AwaitingFiles for longer than ARCHIVE_OVERDUE_AFTER_MINUTES -> Overdue, logged once as an error
+   (the move happens once: the log line with it);
+2. a recording whose last state callback said `inactive` (paused, or stopped: ACS does not say
+   which) and that ACS no longer knows (404: stopped recordings are forgotten) -> AwaitingFiles,
+   for stops that did not go through our API (the call ended, another client stopped it).
+
+Every read is a range read of the catalog's index: the cost grows with the candidates, never with
+the size of the catalog (benchmarks/README.md, archive watch).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from shared.archive.records import expect_files, mark_overdue
+from shared.archive.states import ArchiveStatus
+from shared.clients import call_automation_client
+from shared.recording.catalog_index import CatalogQuery
+from shared.recording.catalog_table import catalog
+from shared.settings import Settings
+from shared.times import as_utc, parse_time
+
+_LOG = logging.getLogger(__name__)
+PER_RUN: Final = 100  # candidates handled per run; more wait for the next one
+STOPS_CHECKED_PER_RUN: Final = 20  # ACS is asked about at most this many inactive recordings per run
+INACTIVE_FOR: Final = timedelta(minutes=2)  # a pause this fresh is not asked about yet
+INACTIVE_WINDOW: Final = timedelta(days=2)  # older recordings are past ACS's retention anyway
+
+
+@dataclass
+class WatchReport:
+    overdue: list[str] = field(default_factory=list)
+    stops_noticed: list[str] = field(default_factory=list)
+
+
+def watch_archives(settings: Settings, now: datetime) -> WatchReport:
+    """One run of the watch (both steps above)."""
+    report = WatchReport()
+    _call_out_overdue(settings, now, report)
+    _notice_unseen_stops(settings, now, report)
+    return report
+
+
+def _call_out_overdue(settings: Settings, now: datetime, report: WatchReport) -> None:
+    threshold = now - timedelta(minutes=settings.archive.overdue_after_minutes)
+    awaiting = catalog(settings).oldest_in_archive_status(
+        ArchiveStatus.AWAITING_FILES.value,
+        entered_before=threshold + timedelta(milliseconds=1),
+        limit=PER_RUN,
+    )
+    for entry in awaiting:
+        recording_id, since = str(entry["recordingId"]), str(entry["archive"]["since"])
+        if mark_overdue(settings, recording_id, since, now):
+            report.overdue.append(recording_id)
+            _LOG.error(
+                "Recording %s is Overdue: it stopped at %s and no RecordingFileStatusUpdated event has come "
+                "in %d minutes; ACS deletes its content 24-48 hours after the stop",
+                recording_id,
+                since,
+                settings.archive.overdue_after_minutes,
+            )
+
+
+def _notice_unseen_stops(settings: Settings, now: datetime, report: WatchReport) -> None:
+    entries = catalog(settings)
+    query = CatalogQuery("state", "inactive", now - INACTIVE_WINDOW, now - INACTIVE_FOR, PER_RUN)
+    page, _ = entries.query(query)
+    candidates = [entry for entry in page if entry.get("archive") is None][:STOPS_CHECKED_PER_RUN]
+    client = call_automation_client(settings.acs)
+    for entry in candidates:
+        recording_id = str(entry["recordingId"])
+        try:
+            client.get_recording_properties(recording_id)
+        except ResourceNotFoundError:
+            stopped = as_utc(parse_time(str(entry.get("updatedAt") or now.isoformat())))
+            if expect_files(settings, recording_id, stopped):
+                report.stops_noticed.append(recording_id)
+                _LOG.info(
+                    "Recording %s stopped without our stop route; its files are now awaited", recording_id
+                )

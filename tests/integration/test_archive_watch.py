@@ -1,0 +1,158 @@
+"""A stopped recording whose file event never comes is always visible: AwaitingFiles after the stop,
+Overdue once the watch finds it late (logged once), archived as usual when the event comes late;
+and a stop that did not go through our API is noticed. Against the emulator and Azurite."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from devtools.acs_emulator import AcsEmulator
+from devtools.acs_emulator.events import build_file_status_event
+from devtools.devhost import DevHost
+from devtools.durable import DurableEngine
+from shared.archive.watch import watch_archives
+from shared.settings import Settings, current_settings
+from shared.worker_cache import reset_worker_caches
+from tests.support.api import eventually, on_recording, start
+from tests.support.archive import EVENT_FUNCTION, PARTICIPANTS, archived, record
+from tests.support.functions import json_body
+
+
+@pytest.fixture
+def no_event(host: DevHost, emulator: AcsEmulator) -> None:
+    """The subscription is gone: ACS publishes, nothing arrives."""
+    emulator.clear_event_webhooks()
+
+
+@pytest.fixture
+def overdue_at_once(app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("ARCHIVE_OVERDUE_AFTER_MINUTES", "0")
+    reset_worker_caches()
+    return current_settings()
+
+
+def api(host: DevHost, path: str, method: str = "GET") -> requests.Response:
+    return requests.request(
+        method, f"{host.base_url}/api/{path}", headers={"x-functions-key": host.function_key}, timeout=30
+    )
+
+
+def archive_of(host: DevHost, recording_id: str) -> dict[str, Any]:
+    response = api(host, f"recordings/{recording_id}/archive")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def listed(host: DevHost, status: str) -> list[str]:
+    return [
+        entry["recordingId"] for entry in api(host, f"recordings?archiveStatus={status}").json()["recordings"]
+    ]
+
+
+def deliver_late(host: DevHost, emulator: AcsEmulator, recording_id: str) -> None:
+    event = build_file_status_event(emulator.recording_files(recording_id), emulator.event_topic)
+    response = requests.post(
+        host.event_grid_url(EVENT_FUNCTION),
+        data=json.dumps([event]).encode(),
+        headers={"aeg-event-type": "Notification"},
+        timeout=30,
+    )
+    assert response.status_code < 300, response.text
+
+
+def test_a_recording_stopped_through_the_api_awaits_its_files(
+    no_event: None, host: DevHost, emulator: AcsEmulator
+) -> None:
+    recording_id = record(emulator, seconds=2)
+    body = archive_of(host, recording_id)
+    assert (body["status"], body["runtimeStatus"], body["manifest"]) == ("AwaitingFiles", None, None)
+    assert recording_id in listed(host, "AwaitingFiles")
+
+
+def test_a_missing_file_event_is_called_out_as_overdue_and_logged_once(
+    no_event: None,
+    overdue_at_once: Settings,
+    host: DevHost,
+    emulator: AcsEmulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recording_id = record(emulator, seconds=2)
+    with caplog.at_level(logging.ERROR, logger="shared.archive.watch"):
+        first = watch_archives(overdue_at_once, datetime.now(UTC) + timedelta(seconds=1))
+        second = watch_archives(overdue_at_once, datetime.now(UTC) + timedelta(seconds=2))
+    assert (first.overdue, second.overdue) == ([recording_id], [])
+    assert archive_of(host, recording_id)["status"] == "Overdue"
+    assert listed(host, "Overdue") == [recording_id]
+    assert [r.getMessage() for r in caplog.records if recording_id in r.getMessage()] == [
+        caplog.records[0].getMessage()
+    ]
+    assert "is Overdue" in caplog.records[0].getMessage()
+
+
+def test_a_recording_is_not_overdue_before_its_threshold(
+    no_event: None, app_settings: Settings, host: DevHost, emulator: AcsEmulator
+) -> None:
+    recording_id = record(emulator, seconds=2)
+    assert watch_archives(current_settings(), datetime.now(UTC) + timedelta(minutes=29)).overdue == []
+    assert archive_of(host, recording_id)["status"] == "AwaitingFiles"
+    assert watch_archives(current_settings(), datetime.now(UTC) + timedelta(minutes=31)).overdue == [
+        recording_id
+    ]
+
+
+def test_a_late_file_event_archives_an_overdue_recording_as_usual(
+    no_event: None, overdue_at_once: Settings, host: DevHost, engine: DurableEngine, emulator: AcsEmulator
+) -> None:
+    recording_id = record(emulator, seconds=2)
+    watch_archives(overdue_at_once, datetime.now(UTC) + timedelta(seconds=1))
+    deliver_late(host, emulator, recording_id)
+    assert archived(engine, recording_id)["runtimeStatus"] == "Completed"
+    assert archive_of(host, recording_id)["status"] == "Completed"
+    assert listed(host, "Overdue") == []
+
+
+def test_an_event_on_time_never_lets_the_watch_call_the_recording_overdue(
+    overdue_at_once: Settings, host: DevHost, engine: DurableEngine, emulator: AcsEmulator
+) -> None:
+    recording_id = record(emulator, seconds=2)
+    archived(engine, recording_id)
+    assert watch_archives(overdue_at_once, datetime.now(UTC) + timedelta(hours=1)).overdue == []
+    assert archive_of(host, recording_id)["status"] == "Completed"
+
+
+def test_a_stop_that_did_not_go_through_our_api_is_noticed_and_awaits_its_files(
+    no_event: None, host: DevHost, emulator: AcsEmulator
+) -> None:
+    call = emulator.create_call(participants=PARTICIPANTS)
+    recording_id = json_body(start({"serverCallId": call.server_call_id}))["recordingId"]
+    eventually(lambda: emulator.recording(recording_id).state == "active")
+    emulator.stop_recording(recording_id, duration_s=2)  # the call ended; our stop route never ran
+    eventually(
+        lambda: (
+            json_body(on_recording("get_recording", "GET", recording_id))["catalog"]["state"] == "inactive"
+        )
+    )
+    report = watch_archives(current_settings(), datetime.now(UTC) + timedelta(minutes=5))
+    assert report.stops_noticed == [recording_id]
+    assert archive_of(host, recording_id)["status"] == "AwaitingFiles"
+
+
+def test_a_paused_recording_is_not_taken_for_a_stopped_one(host: DevHost, emulator: AcsEmulator) -> None:
+    call = emulator.create_call(participants=PARTICIPANTS)
+    recording_id = json_body(start({"serverCallId": call.server_call_id}))["recordingId"]
+    eventually(lambda: emulator.recording(recording_id).state == "active")
+    assert on_recording("pause_recording", "POST", recording_id).status_code == 202
+    eventually(
+        lambda: (
+            json_body(on_recording("get_recording", "GET", recording_id))["catalog"]["state"] == "inactive"
+        )
+    )
+    assert watch_archives(current_settings(), datetime.now(UTC) + timedelta(minutes=5)).stops_noticed == []
+    assert api(host, f"recordings/{recording_id}/archive").status_code == 404
