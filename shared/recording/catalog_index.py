@@ -41,6 +41,10 @@ _INVERT_FROM: Final = 10**13 - 1
 _ROW: Final = re.compile(r"^\d{13}-[0-9a-f]{40}$")
 _PREFIX: Final = {"time": "t-", "state": "s-", "archiveStatus": "a-", "serverCallId": "c-"}
 _VALUE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The instants a row key can hold: 13 digits of milliseconds counted down from 10^13 - 1 (1970-01-01 to
+# 2286-11-20). A bound outside would make a 14-digit or negative key, which compares wrongly as text.
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = EARLIEST + timedelta(milliseconds=_INVERT_FROM)
 
 
 def key_hash(value: str) -> str:
@@ -137,9 +141,10 @@ class CatalogQuery:
         return months
 
     def row_range(self) -> tuple[str | None, str | None]:
-        """(lowest row key, highest row key exclusive) for `start <= createdAt < end`."""
+        """(lowest row key, highest row key exclusive) for `start <= createdAt < end`; both bounds lie in
+        EARLIEST..LATEST (parse_query), and from EARLIEST on there is no upper key to give."""
         low = f"{inverted_ms(self.end) + 1:013d}" if self.end else None
-        high = f"{inverted_ms(self.start) + 1:013d}" if self.start else None
+        high = f"{inverted_ms(self.start) + 1:013d}" if self.start and self.start > EARLIEST else None
         return low, high
 
     def fingerprint(self) -> str:
@@ -192,7 +197,7 @@ def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
     start, end = _time(params, "from"), _time(params, "to")
     if kind == "time":
         end = end or now
-        start = start or end - DEFAULT_TIME_SPAN
+        start = start or max(end - DEFAULT_TIME_SPAN, EARLIEST)
         if end - start > MAX_TIME_SPAN:
             raise QueryError("from", "A time range may span at most 366 days.")
     if start and end and start >= end:
@@ -202,20 +207,38 @@ def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
 
 def _time(params: dict[str, str], name: str) -> datetime | None:
     raw = params.get(name, "").strip()
-    if not raw:
-        return None
+    return _moment(raw, name) if raw else None
+
+
+def _moment(raw: str, name: str) -> datetime:
+    """An ISO 8601 time with a zone, in UTC, within the instants a row key can hold; else 400 `name`."""
     try:
         moment = parse_time(raw)
     except ValueError:
         raise QueryError(name, f"{name} must be an ISO 8601 time such as 2026-11-24T10:00:00Z.") from None
     if moment.tzinfo is None:
         raise QueryError(name, f"{name} must carry a time zone (Z or +hh:mm).")
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00 is in year 0 in UTC
+        raise _out_of_range(name) from None
+    if not EARLIEST <= moment <= LATEST:
+        raise _out_of_range(name)
+    return moment
+
+
+def _out_of_range(name: str) -> QueryError:
+    earliest, latest = EARLIEST.isoformat()[:19], LATEST.isoformat()[:23]
+    return QueryError(
+        name, f"{name} must be between {earliest}Z and {latest}Z: a catalog entry's time lies in that range."
+    )
 
 
 def _page_size(raw: str | None) -> int:
     if raw is None or not raw.strip():
         return DEFAULT_PAGE_SIZE
-    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    digits = raw.strip()
+    # ASCII digits only: str.isdigit() takes `²` and `①`, which int() refuses, and int() takes `٣`
+    if not re.fullmatch(r"[0-9]{1,3}", digits) or not 1 <= int(digits) <= MAX_PAGE_SIZE:
         raise QueryError("pageSize", f"pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}.")
-    return int(raw)
+    return int(digits)

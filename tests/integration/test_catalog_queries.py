@@ -162,3 +162,47 @@ def test_old_layout_recordings_appear_in_time_queries_after_a_backfill(
     assert ids(listing(host, **window)) == []
     assert entries.backfill() == 1
     assert ids(listing(host, **window)) == ["legacy-time"]
+
+
+def refused(response: requests.Response, target: str) -> str:
+    """The 400's message, after checking it names `target`."""
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["target"] == target, error
+    return str(error["message"])
+
+
+@pytest.mark.parametrize("size", ["²", "¹", "①", "٣", "9" * 5000, "-1", "1e2", "0x10"])
+def test_a_page_size_that_is_no_plain_number_is_400(host: DevHost, size: str) -> None:
+    # issue 24: `²` passed str.isdigit() and then int() raised: a 500
+    refused(listing(host, pageSize=size), "pageSize")
+
+
+@pytest.mark.parametrize(
+    ("params", "target"),
+    [
+        ({"to": "0001-01-01T00:00:00Z"}, "to"),
+        ({"from": "0001-01-01T00:00:00Z", "to": "0001-02-01T00:00:00Z"}, "from"),
+        ({"archiveStatus": "Completed", "to": "0001-01-01T00:30:00+01:00"}, "to"),
+        ({"state": "active", "from": "9999-12-31T23:59:59-14:00"}, "from"),
+        ({"state": "active", "from": "1969-12-31T23:59:59Z"}, "from"),
+        ({"from": "1969-12-31T23:59:59Z", "to": "1970-01-02T00:00:00Z"}, "from"),
+        ({"state": "active", "to": "2286-11-20T17:46:40Z"}, "to"),
+    ],
+)
+def test_a_time_outside_what_the_catalog_can_hold_is_400_naming_it(
+    host: DevHost, params: dict[str, str], target: str
+) -> None:
+    # issue 24: year 1 overflowed (a 500), and 1969 made a 14-digit row-key bound that compares as
+    # text below every 13-digit key (an empty page, silently)
+    message = refused(listing(host, **params), target)
+    assert "1970-01-01T00:00:00Z" in message, message
+
+
+def test_a_range_from_the_first_instant_the_catalog_holds_finds_its_recordings(
+    host: DevHost, entries: Catalog
+) -> None:
+    seen(entries, "epoch-listed", "active", T0)
+    assert ids(listing(host, state="active", **{"from": "1970-01-01T00:00:00Z"})) == ["epoch-listed"]
+    window = {"from": "1970-01-01T00:00:00Z", "to": "1970-01-31T00:00:00Z"}
+    assert ids(listing(host, **window)) == []

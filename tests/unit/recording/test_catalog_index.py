@@ -101,3 +101,16 @@ def test_a_query_parameter_given_empty_is_refused_not_ignored(name: str) -> None
     with pytest.raises(QueryError, match="must not be empty") as refused:
         parse_query({name: " "}, now=NOW)
     assert refused.value.target == name
+
+
+def test_from_the_first_instant_a_row_key_holds_has_no_upper_key_bound() -> None:
+    # 10^13 - 1 - 0 + 1 has 14 digits, which compares as text below every 13-digit key
+    query = parse_query({"state": "active", "from": "1970-01-01T00:00:00Z"}, now=NOW)
+    assert query.row_range() == (None, None)
+    later = parse_query({"state": "active", "from": "1970-01-01T00:00:00.001Z"}, now=NOW)
+    assert later.row_range()[1] == f"{10**13 - 1:013d}"
+
+
+def test_a_default_window_never_reaches_before_the_first_instant() -> None:
+    query = parse_query({"to": "1970-01-05T00:00:00Z"}, now=NOW)
+    assert query.start == datetime(1970, 1, 1, tzinfo=UTC)
