@@ -16,6 +16,7 @@ from shared.times import parse_time
 STATE_CHANGED: Final = "Microsoft.Communication.RecordingStateChanged"
 START_FAILED: Final = "Microsoft.Communication.StartRecordingFailed"
 KNOWN_TYPES: Final = frozenset({STATE_CHANGED, START_FAILED})
+START_FAILED_STATE: Final = "startFailed"  # the catalog's state for a StartRecordingFailed event
 MAX_EVENTS: Final = 100
 _MAX_TEXT: Final = 2048
 
@@ -73,7 +74,7 @@ def _parse_event(event: dict[str, Any], event_type: str, target: str) -> Recordi
     if not isinstance(data, dict):
         raise bad_request("A recording callback event needs a data object.", f"{target}.data")
     recording_id = _text(data, "recordingId", f"{target}.data")
-    state = "startFailed" if event_type == START_FAILED else _text(data, "state", f"{target}.data")
+    state = START_FAILED_STATE if event_type == START_FAILED else _text(data, "state", f"{target}.data")
     server_call_id = data.get("serverCallId")
     return RecordingCallbackEvent(
         event_id=_text(event, "id", target),

@@ -29,7 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
+from azure.communication.callautomation import RecordingState
+
 from shared.errors import QueryError
+from shared.recording.callback_events import START_FAILED_STATE
 from shared.times import parse_time
 
 Kind = Literal["time", "state", "archiveStatus", "serverCallId"]
@@ -41,10 +44,17 @@ _INVERT_FROM: Final = 10**13 - 1
 _ROW: Final = re.compile(r"^\d{13}-[0-9a-f]{40}$")
 _PREFIX: Final = {"time": "t-", "state": "s-", "archiveStatus": "a-", "serverCallId": "c-"}
 _VALUE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# What the filters can match: the states ACS reports (and ours for a start that failed), and the archive
+# statuses the catalog records. Any other value is a 400 listing these, never an empty 200.
+STATES: Final = (*(state.value for state in RecordingState), START_FAILED_STATE)
+# TODO(issue-21): the archive wing owns these (manifest.ArchiveStatus, and `Expired` written by retention);
+# the recording wing may not import it, so they are repeated here (tests/unit/recording checks they agree).
+ARCHIVE_STATUSES: Final = ("Completed", "Failed", "Expired")
 # The instants a row key can hold: 13 digits of milliseconds counted down from 10^13 - 1 (1970-01-01 to
 # 2286-11-20). A bound outside would make a 14-digit or negative key, which compares wrongly as text.
 EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST: Final = EARLIEST + timedelta(milliseconds=_INVERT_FROM)
+MAX_SERVER_CALL_ID: Final = 2048
 
 
 def key_hash(value: str) -> str:
@@ -189,11 +199,14 @@ def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
     if len(given) > 1:
         raise QueryError(given[1], "Give at most one of serverCallId, state and archiveStatus.")
     kind: Kind = given[0] if given else "time"  # type: ignore[assignment]
-    value = params.get(given[0], "").strip() if given else ""
-    if kind == "serverCallId" and len(value) > 2048:
-        raise QueryError(kind, "serverCallId is too long.")
-    if kind in ("state", "archiveStatus") and not _VALUE.fullmatch(value):
-        raise QueryError(kind, f"{kind} must be a single word such as active or Completed.")
+    raw = params.get(given[0], "") if given else ""
+    value = raw.strip()
+    if kind == "serverCallId":
+        _check_server_call_id(raw)  # before stripping: `id+` unencoded arrives as "id "
+    if kind == "state":
+        _check_one_of(kind, value, STATES)
+    if kind == "archiveStatus":
+        _check_one_of(kind, value, ARCHIVE_STATUSES)
     start, end = _time(params, "from"), _time(params, "to")
     if kind == "time":
         end = end or now
@@ -203,6 +216,32 @@ def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
     if start and end and start >= end:
         raise QueryError("from", "from must be before to.")
     return CatalogQuery(kind, value, start, end, _page_size(params.get("pageSize")))
+
+
+def _check_one_of(name: str, value: str, accepted: tuple[str, ...]) -> None:
+    if value in accepted:
+        return
+    hint = next(
+        (f" (values are case-sensitive: {known}?)" for known in accepted if known.lower() == value.lower()),
+        "",
+    )
+    raise QueryError(name, f"{name} must be one of {', '.join(accepted)}{hint}.")
+
+
+def _check_server_call_id(value: str) -> None:
+    """No call id has a space: real ones are base64, and a `+` sent unencoded arrives as a space."""
+    if len(value) > MAX_SERVER_CALL_ID:
+        raise QueryError(
+            "serverCallId", f"serverCallId is too long (at most {MAX_SERVER_CALL_ID} characters)."
+        )
+    if " " in value:
+        raise QueryError(
+            "serverCallId",
+            "serverCallId contains a space, which no call id has: URL-encode the id "
+            "(an unencoded `+` arrives as a space; send it as %2B, `/` as %2F, `=` as %3D).",
+        )
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+        raise QueryError("serverCallId", "serverCallId must have no whitespace or control characters.")
 
 
 def _time(params: dict[str, str], name: str) -> datetime | None:

@@ -172,6 +172,45 @@ def refused(response: requests.Response, target: str) -> str:
     return str(error["message"])
 
 
+@pytest.mark.parametrize(
+    ("params", "accepted"),
+    [
+        ({"state": "bogus"}, ["active", "inactive", "startFailed"]),
+        ({"state": "Active"}, ["active", "inactive", "startFailed"]),
+        ({"archiveStatus": "completed"}, ["Completed", "Failed", "Expired"]),
+        ({"archiveStatus": "Archived"}, ["Completed", "Failed", "Expired"]),
+    ],
+)
+def test_a_filter_value_that_cannot_match_is_400_listing_the_accepted_values(
+    host: DevHost, params: dict[str, str], accepted: list[str]
+) -> None:
+    # issue 24: `?state=bogus` and `?archiveStatus=completed` answered 200 with an empty list
+    (name,) = params
+    message = refused(listing(host, **params), name)
+    assert all(value in message for value in accepted), message
+
+
+@pytest.mark.parametrize("unencoded", ["aGk+dGhlcmU=", "aGVsbG8+", "+aGk"])
+def test_a_server_call_id_with_a_space_is_400_saying_to_url_encode_it(host: DevHost, unencoded: str) -> None:
+    # an unencoded `+` arrives as a space: `?serverCallId=aGk+dGhlcmU=` reads "aGk dGhlcmU=", and a
+    # trailing one must not be stripped into another id
+    response = requests.get(
+        f"{host.base_url}/api/recordings?serverCallId={unencoded}",
+        headers={"x-functions-key": host.function_key},
+        timeout=30,
+    )
+    message = refused(response, "serverCallId")
+    assert "%2B" in message, message
+
+
+def test_a_server_call_id_in_standard_base64_is_found_when_url_encoded(
+    host: DevHost, entries: Catalog
+) -> None:
+    call = "aHR0cHM6Ly9hcGkuZXhhbXBsZS9jb252L2E+Yj9jPWQ/ZT1m=="  # `+`, `/` and `=`, as real ids have
+    seen(entries, "encoded", "active", T0, call=call)
+    assert ids(listing(host, serverCallId=call)) == ["encoded"]  # requests encodes `+` as %2B
+
+
 @pytest.mark.parametrize("size", ["²", "¹", "①", "٣", "9" * 5000, "-1", "1e2", "0x10"])
 def test_a_page_size_that_is_no_plain_number_is_400(host: DevHost, size: str) -> None:
     # issue 24: `²` passed str.isdigit() and then int() raised: a 500

@@ -103,6 +103,16 @@ def test_a_query_parameter_given_empty_is_refused_not_ignored(name: str) -> None
     assert refused.value.target == name
 
 
+def test_the_archive_statuses_a_filter_accepts_are_the_ones_the_archive_writes() -> None:
+    # TODO(issue-21): one owner for archive statuses; until then this keeps the recording wing's copy true
+    from typing import get_args
+
+    from shared.archive.manifest import ArchiveStatus
+    from shared.recording.catalog_index import ARCHIVE_STATUSES
+
+    assert set(ARCHIVE_STATUSES) == {*get_args(ArchiveStatus), "Expired"}
+
+
 def test_from_the_first_instant_a_row_key_holds_has_no_upper_key_bound() -> None:
     # 10^13 - 1 - 0 + 1 has 14 digits, which compares as text below every 13-digit key
     query = parse_query({"state": "active", "from": "1970-01-01T00:00:00Z"}, now=NOW)
