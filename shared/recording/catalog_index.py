@@ -162,20 +162,21 @@ class CatalogQuery:
         return key_hash(text)[:16]
 
     def token(self, partition: str, after_row: str) -> str:
-        raw = json.dumps({"q": self.fingerprint(), "p": partition, "r": after_row}, separators=(",", ":"))
+        """The next page's token. A time query's carries its window, so a bound the first page defaulted
+        (`to`: now) stays the same on every page: rows created while paging neither shift nor repeat."""
+        data: dict[str, Any] = {"q": self.fingerprint(), "p": partition, "r": after_row}
+        if self.kind == "time":
+            data["w"] = [_iso(self.start), _iso(self.end)]
+        raw = json.dumps(data, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     def resume(self, token: str | None) -> tuple[str, str | None] | None:
         """(partition, row key to continue after) from a token of this same query; None: from the top."""
         if not token:
             return None
-        try:
-            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        except (binascii.Error, ValueError, UnicodeDecodeError):
-            raise QueryError("continuationToken", "The continuation token is malformed.") from None
+        data = _token_data(token)
         if (
-            not isinstance(data, dict)
-            or data.get("q") != self.fingerprint()
+            data.get("q") != self.fingerprint()
             or data.get("p") not in self.partitions()
             or not isinstance(data.get("r"), str)
             or not _ROW.fullmatch(data["r"])
@@ -188,6 +189,27 @@ class CatalogQuery:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _token_data(token: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise QueryError("continuationToken", "The continuation token is malformed.")
+    return data
+
+
+def _token_window(token: str | None) -> tuple[datetime, datetime] | None:
+    """The time window a time query's token was issued for (its first page's), or None."""
+    window = _token_data(token).get("w") if token else None
+    if window is None:
+        return None
+    if not isinstance(window, list) or len(window) != 2 or not all(isinstance(v, str) for v in window):
+        raise QueryError("continuationToken", "The continuation token is malformed.")
+    start, end = (_moment(value, "continuationToken") for value in window)
+    return start, end
 
 
 def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
@@ -209,8 +231,9 @@ def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
         _check_one_of(kind, value, ARCHIVE_STATUSES)
     start, end = _time(params, "from"), _time(params, "to")
     if kind == "time":
-        end = end or now
-        start = start or max(end - DEFAULT_TIME_SPAN, EARLIEST)
+        window = _token_window(params.get("continuationToken"))  # the first page's, when paging
+        end = end or (window[1] if window else now)
+        start = start or (window[0] if window else max(end - DEFAULT_TIME_SPAN, EARLIEST))
         if end - start > MAX_TIME_SPAN:
             raise QueryError("from", "A time range may span at most 366 days.")
     if start and end and start >= end:

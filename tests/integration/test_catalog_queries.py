@@ -164,6 +164,44 @@ def test_old_layout_recordings_appear_in_time_queries_after_a_backfill(
     assert ids(listing(host, **window)) == ["legacy-time"]
 
 
+def walk(host: DevHost, **params: str) -> list[list[str]]:
+    """Every page of a listing, following its continuation token as a client would."""
+    pages: list[list[str]] = []
+    token: str | None = None
+    while len(pages) < 20:
+        response = listing(host, **params, **({"continuationToken": token} if token else {}))
+        pages.append(ids(response))
+        token = response.json()["continuationToken"]
+        if token is None:
+            return pages
+    raise AssertionError(f"still paging after 20 pages: {pages}")
+
+
+def test_the_default_listing_pages_through_the_window_of_its_first_page(
+    host: DevHost, entries: Catalog
+) -> None:
+    # issue 24: `to` defaulted to "now", which moved between pages, so the token never matched
+    now = datetime.now(UTC)
+    for minute in (3, 2, 1):
+        seen(entries, f"recent-{minute}", "active", now - timedelta(minutes=minute))
+    first = listing(host, pageSize="1")
+    assert ids(first) == ["recent-1"]
+    seen(entries, "while-paging", "active", datetime.now(UTC))  # after the first page: not in its window
+    token = first.json()["continuationToken"]
+    second = listing(host, pageSize="1", continuationToken=token)
+    assert ids(second) == ["recent-2"]
+    assert second.json()["query"]["to"] == first.json()["query"]["to"]  # the window is the first page's
+    assert walk(host, pageSize="1")[:1] == [["while-paging"]]  # a new listing starts a new window
+
+
+def test_a_default_listing_given_only_from_pages_too(host: DevHost, entries: Catalog) -> None:
+    now = datetime.now(UTC)
+    for minute in (3, 2, 1):
+        seen(entries, f"since-{minute}", "active", now - timedelta(minutes=minute))
+    since = (now - timedelta(hours=1)).isoformat()
+    assert walk(host, pageSize="2", **{"from": since}) == [["since-1", "since-2"], ["since-3"]]
+
+
 def refused(response: requests.Response, target: str) -> str:
     """The 400's message, after checking it names `target`."""
     assert response.status_code == 400, response.text

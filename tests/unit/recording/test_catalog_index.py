@@ -113,6 +113,23 @@ def test_the_archive_statuses_a_filter_accepts_are_the_ones_the_archive_writes()
     assert set(ARCHIVE_STATUSES) == {*get_args(ArchiveStatus), "Expired"}
 
 
+def test_a_default_time_query_keeps_the_window_of_its_first_page() -> None:
+    first = parse_query({"pageSize": "1"}, now=NOW)
+    token = first.token(first.partitions()[0], row_key(NOW - timedelta(hours=1), "r"))
+    later = parse_query({"pageSize": "1", "continuationToken": token}, now=NOW + timedelta(minutes=5))
+    assert (later.start, later.end) == (first.start, first.end)
+    assert later.resume(token) == (first.partitions()[0], row_key(NOW - timedelta(hours=1), "r"))
+
+
+def test_a_token_whose_window_is_not_a_window_is_malformed() -> None:
+    import base64
+
+    raw = base64.urlsafe_b64encode(json.dumps({"q": "x", "p": "t-202611", "r": "1", "w": [1, 2]}).encode())
+    with pytest.raises(QueryError, match="malformed") as refused:
+        parse_query({"continuationToken": raw.decode()}, now=NOW)
+    assert refused.value.target == "continuationToken"
+
+
 def test_from_the_first_instant_a_row_key_holds_has_no_upper_key_bound() -> None:
     # 10^13 - 1 - 0 + 1 has 14 digits, which compares as text below every 13-digit key
     query = parse_query({"state": "active", "from": "1970-01-01T00:00:00Z"}, now=NOW)
