@@ -151,10 +151,10 @@ class CatalogQuery:
         return months
 
     def row_range(self) -> tuple[str | None, str | None]:
-        """(lowest row key, highest row key exclusive) for `start <= createdAt < end`; both bounds lie in
-        EARLIEST..LATEST (parse_query), and from EARLIEST on there is no upper key to give."""
-        low = f"{inverted_ms(self.end) + 1:013d}" if self.end else None
-        high = f"{inverted_ms(self.start) + 1:013d}" if self.start and self.start > EARLIEST else None
+        """(lowest row key, highest row key exclusive) for `start <= createdAt < end` (both bounds lie in
+        EARLIEST..LATEST: parse_query)."""
+        low = _key_bound(inverted_ms(self.end) + 1) if self.end else None
+        high = _key_bound(inverted_ms(self.start) + 1) if self.start else None
         return low, high
 
     def fingerprint(self) -> str:
@@ -185,6 +185,12 @@ class CatalogQuery:
                 "continuationToken", "The continuation token does not belong to this query; repeat the query."
             )
         return str(data["p"]), str(data["r"])
+
+
+def _key_bound(inverted: int) -> str:
+    """A row-key bound for an inverted time. One past the oldest instant would have 14 digits and compare as
+    text below every key, so it becomes the string just above every key (`-` < `.`)."""
+    return f"{inverted:013d}" if inverted <= _INVERT_FROM else f"{_INVERT_FROM:013d}."
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -281,5 +281,6 @@ def test_a_range_from_the_first_instant_the_catalog_holds_finds_its_recordings(
 ) -> None:
     seen(entries, "epoch-listed", "active", T0)
     assert ids(listing(host, state="active", **{"from": "1970-01-01T00:00:00Z"})) == ["epoch-listed"]
+    assert ids(listing(host, state="active", to="1970-01-01T00:00:00Z")) == []  # found by tests/hostile
     window = {"from": "1970-01-01T00:00:00Z", "to": "1970-01-31T00:00:00Z"}
     assert ids(listing(host, **window)) == []

@@ -130,12 +130,18 @@ def test_a_token_whose_window_is_not_a_window_is_malformed() -> None:
     assert refused.value.target == "continuationToken"
 
 
-def test_from_the_first_instant_a_row_key_holds_has_no_upper_key_bound() -> None:
+def test_bounds_at_the_first_instant_a_row_key_holds_stay_13_digit_keys() -> None:
     # 10^13 - 1 - 0 + 1 has 14 digits, which compares as text below every 13-digit key
-    query = parse_query({"state": "active", "from": "1970-01-01T00:00:00Z"}, now=NOW)
-    assert query.row_range() == (None, None)
-    later = parse_query({"state": "active", "from": "1970-01-01T00:00:00.001Z"}, now=NOW)
-    assert later.row_range()[1] == f"{10**13 - 1:013d}"
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    since = parse_query({"state": "active", "from": "1970-01-01T00:00:00Z"}, now=NOW).row_range()
+    assert since[0] is None
+    assert since[1] is not None
+    assert row_key(epoch, "x") < since[1]
+    assert row_key(NOW, "x") < since[1]
+    until = parse_query({"state": "active", "to": "1970-01-01T00:00:00Z"}, now=NOW).row_range()
+    assert until[0] is not None
+    assert not until[0] <= row_key(epoch, "x")
+    assert not until[0] <= row_key(NOW, "x")
 
 
 def test_a_default_window_never_reaches_before_the_first_instant() -> None:
