@@ -65,8 +65,12 @@ $(INFRA_VENV)/.installed: requirements-infra.txt
 	$(INFRA_PY) -m pip install --quiet -r requirements-infra.txt
 	touch $@
 
+# Azurite 3.37 needs Node 22 or later; package.json pins it from npm, so any Node that can run npm ci will do.
+# The checks say in one line what is missing (npm ci's own engine warnings are hidden by --loglevel=error).
 node_modules/.installed: package.json package-lock.json
+	@$(PYTHON) -m devtools.azurite check-npm
 	npm ci --no-audit --no-fund --loglevel=error
+	@$(PYTHON) -m devtools.azurite check-node
 	touch $@
 
 clean:
