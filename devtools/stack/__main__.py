@@ -2,7 +2,8 @@
 
 Everything runs on loopback. Azurite is a child process in its own process group (ended on exit);
 the emulator, the Durable engine and the local host run in this process, so nothing is left
-behind. The stack's addresses and key are written to `.work/stack.json` for `make demo`.
+behind. The stack's addresses and key are written to `.work/stack-<port>.json` for `make demo`
+(devtools/stack/state.py), so stacks on two ports never share one.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from devtools.azurite import running_azurite
 from devtools.devhost.durable import durable_engine
 from devtools.devhost.host import DevHost, IndexingError, index_app
 from devtools.ports import port_in_use, wait_for_port
+from devtools.stack.state import remove_state, write_state
 
 REPO = Path(__file__).resolve().parents[2]
-STATE_FILE = REPO / ".work" / "stack.json"
 EVENT_FUNCTION = "on_recording_file_status_updated"
 
 
@@ -92,9 +93,9 @@ def _run(args: argparse.Namespace, key: str) -> int:
             )
         host.start()
         stack.callback(host.stop)
-        stack.callback(STATE_FILE.unlink, missing_ok=True)
         emulator.add_event_webhook(host.event_grid_url(EVENT_FUNCTION), validate=True)
-        _write_state(host, emulator, azurite.connection_string)
+        stack.callback(remove_state, args.port)
+        _write_state(args.port, host, emulator, azurite.connection_string)
         _print_banner(host, emulator, azurite.blob_port, azurite.table_port)
         try:
             signal.pause()
@@ -255,7 +256,7 @@ def _configure_environment(workdir: Path, emulator: AcsEmulator, storage: str, p
     )
 
 
-def _write_state(host: DevHost, emulator: AcsEmulator, storage: str) -> None:
+def _write_state(port: int, host: DevHost, emulator: AcsEmulator, storage: str) -> None:
     state: dict[str, Any] = {
         "api": f"{host.base_url}/api",
         "functionKey": host.function_key,
@@ -264,9 +265,7 @@ def _write_state(host: DevHost, emulator: AcsEmulator, storage: str) -> None:
         "storage": storage,
         "container": os.environ.get("ARCHIVE_CONTAINER", "recordings"),
     }
-    STATE_FILE.parent.mkdir(exist_ok=True)
-    STATE_FILE.write_text(json.dumps(state, indent=2))
-    STATE_FILE.chmod(0o600)
+    write_state(port, state)
 
 
 def _print_banner(host: DevHost, emulator: AcsEmulator, blob_port: int, table_port: int) -> None:
