@@ -10,6 +10,7 @@ any virtual environment exists.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -224,14 +225,25 @@ class AzuriteServer:
             return self.azurite
         if self.location is not None:
             self.location.mkdir(parents=True, exist_ok=True)
+        # Its own session, so a Ctrl-C meant for the app reaches Azurite only through stop(), after the app
+        # stopped using it; and it dies with this process, however this process ends.
+        argv, parent = self._argv(), os.getpid()
         if self.access_log is None:
             self._process = subprocess.Popen(
-                self._argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+                argv,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=lambda: _die_with(parent),
             )
         else:
             with self.access_log.open("ab") as log:
                 self._process = subprocess.Popen(
-                    self._argv(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    argv,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=lambda: _die_with(parent),
                 )
         try:
             for port in (self.azurite.blob_port, self.azurite.queue_port, self.azurite.table_port):
@@ -250,6 +262,20 @@ class AzuriteServer:
         """Stop and start again on the same ports (data kept only with a `location`)."""
         self.stop()
         self.start()
+
+
+_PR_SET_PDEATHSIG = 1
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def _die_with(parent: int) -> None:
+    """In the child, before exec: Linux sends it SIGKILL when the thread that started it ends, so an
+    Azurite in a session of its own never outlives the stack or the tests (a SIGKILL or a crash included).
+    If that process is already gone, exit at once."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 @contextmanager

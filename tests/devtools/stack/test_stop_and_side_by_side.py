@@ -52,6 +52,40 @@ def assert_stopped_cleanly(stack: MakeRun, *, said: bool = True) -> None:
         assert "Stopped: the function app, the ACS emulator and Azurite are down." in stack.text, stack.text
 
 
+def test_ctrl_c_stops_all_of_it(stacks: list[MakeRun], state_dir: Path) -> None:
+    stack = start(stacks, state_dir)
+    assert stack.state_file.exists()
+    os.killpg(stack.process.pid, signal.SIGINT)  # what the terminal sends its foreground job
+    assert_stopped_cleanly(stack)
+
+
+def test_sigterm_to_make_stops_all_of_it(stacks: list[MakeRun], state_dir: Path) -> None:
+    stack = start(stacks, state_dir)
+    os.kill(stack.process.pid, signal.SIGTERM)
+    assert_stopped_cleanly(stack)
+
+
+def test_sigint_to_make_alone_stops_all_of_it(stacks: list[MakeRun], state_dir: Path) -> None:
+    """make does not forward SIGINT: it waits for its child, which used to run on forever."""
+    stack = start(stacks, state_dir)
+    os.kill(stack.process.pid, signal.SIGINT)
+    assert_stopped_cleanly(stack)
+    assert "make received SIGINT" in stack.text
+
+
+def test_sigterm_to_the_stack_process_stops_all_of_it(stacks: list[MakeRun], state_dir: Path) -> None:
+    stack = start(stacks, state_dir)
+    os.kill(stack.stack_pid, signal.SIGTERM)
+    assert_stopped_cleanly(stack)
+
+
+def test_a_closed_terminal_stops_all_of_it(stacks: list[MakeRun], state_dir: Path) -> None:
+    """SIGHUP, with the terminal gone: the stack must still clean up though it can no longer print."""
+    stack = start(stacks, state_dir, terminal=True)
+    stack.hang_up_terminal()
+    assert_stopped_cleanly(stack, said=False)
+
+
 def demo(state_dir: Path, port: int | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     env = make_environment(state_dir, **({"PORT": str(port)} if port else {}))
     if port is None:
@@ -75,6 +109,21 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return ours[0]
 
 
+def test_a_stack_killed_outright_takes_azurite_with_it_and_demo_says_it_is_not_running(
+    stacks: list[MakeRun], state_dir: Path
+) -> None:
+    """SIGKILL gives the stack no chance to clean up: the kernel ends Azurite, and the demo recognises
+    the state file left behind as stale (it used to print a ConnectionError traceback)."""
+    stack = start(stacks, state_dir)
+    os.kill(stack.stack_pid, signal.SIGKILL)
+    stack.wait_stopped()
+    assert [line for line in stack.leftovers() if "process" in line or "port" in line] == []
+    assert stack.state_file.exists()
+    line = one_line(demo(state_dir))
+    assert line == "The local stack is not running: start it with `make run` (in another terminal)."
+    assert not stack.state_file.exists()
+
+
 def test_two_stacks_side_by_side_keep_their_own_state_and_demo_finds_the_right_one(
     stacks: list[MakeRun], state_dir: Path
 ) -> None:
@@ -90,7 +139,7 @@ def test_two_stacks_side_by_side_keep_their_own_state_and_demo_finds_the_right_o
     assert chosen.returncode == 0, chosen.stderr
     assert "verified: the download's SHA-256 equals the manifest's" in chosen.stdout
     os.killpg(second.process.pid, signal.SIGINT)
-    assert_stopped_cleanly(second, said=False)
+    assert_stopped_cleanly(second)
     assert first.state_file.exists(), "stopping one stack deleted the other's state"
     only = demo(state_dir)  # the only one left, without PORT
     assert only.returncode == 0, only.stderr
@@ -99,7 +148,7 @@ def test_two_stacks_side_by_side_keep_their_own_state_and_demo_finds_the_right_o
     line = one_line(demo(state_dir, second.port))
     assert f"No local stack is running on port {second.port} (running on {first.port})" in line
     os.killpg(first.process.pid, signal.SIGINT)
-    assert_stopped_cleanly(first, said=False)
+    assert_stopped_cleanly(first)
     assert one_line(demo(state_dir)).startswith("The local stack is not running")
 
 
