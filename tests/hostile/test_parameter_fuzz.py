@@ -125,25 +125,34 @@ def expected_refusal(bounds: dict[str, str]) -> str | None:
     return None
 
 
+def bounded_listing(
+    api: str, traffic: Traffic, key: str, filters: dict[str, str], lower: str | None, upper: str | None
+) -> tuple[dict[str, str], Answer] | None:
+    """GET /recordings with `filters` and these bounds: None once it was refused as it must be (a 400 naming
+    the bound), else the bounds sent and the answer."""
+    bounds = {name: value for name, value in (("from", lower), ("to", upper)) if value is not None}
+    answer = assert_documented(
+        traffic.session.get(
+            f"{api}/recordings", params={**filters, **bounds}, headers={"x-functions-key": key}, timeout=30
+        )
+    )
+    refused = expected_refusal(bounds)
+    if refused is not None:
+        assert (answer.status, error_target(answer)) == (400, refused), answer
+        return None
+    return bounds, answer
+
+
 def test_times_at_the_edges_of_the_calendar_are_refused_by_name_or_answered_right(
     known: Known, api: str, traffic: Traffic, function_key: str
 ) -> None:
     @settings(FUZZ_SETTINGS, max_examples=examples(120))
     @given(lower=st.none() | edge_times(), upper=st.none() | edge_times())
     def run(lower: str | None, upper: str | None) -> None:
-        bounds = {name: value for name, value in (("from", lower), ("to", upper)) if value is not None}
-        answer = assert_documented(
-            traffic.session.get(
-                f"{api}/recordings",
-                params={"serverCallId": known.call, **bounds},
-                headers={"x-functions-key": function_key},
-                timeout=30,
-            )
-        )
-        refused = expected_refusal(bounds)
-        if refused is not None:
-            assert (answer.status, error_target(answer)) == (400, refused), answer
+        sent = bounded_listing(api, traffic, function_key, {"serverCallId": known.call}, lower, upper)
+        if sent is None:
             return
+        bounds, answer = sent
         assert answer.status == 200, answer
         listed = [entry["recordingId"] for entry in json.loads(answer.body)["recordings"]]
         start, end = utc_instant(bounds.get("from", "")), utc_instant(bounds.get("to", ""))
@@ -162,19 +171,9 @@ def test_edge_times_with_every_kind_of_listing_are_refused_by_name_or_answered(
     @settings(FUZZ_SETTINGS, max_examples=examples(30))
     @given(lower=st.none() | edge_times(), upper=st.none() | edge_times())
     def run(lower: str | None, upper: str | None) -> None:
-        bounds = {name: value for name, value in (("from", lower), ("to", upper)) if value is not None}
-        answer = assert_documented(
-            traffic.session.get(
-                f"{api}/recordings",
-                params={**filters, **bounds},
-                headers={"x-functions-key": function_key},
-                timeout=30,
-            )
-        )
-        refused = expected_refusal(bounds)
-        if refused is not None:
-            assert (answer.status, error_target(answer)) == (400, refused), answer
-        else:  # a time query may still be refused for spanning over 366 days
+        sent = bounded_listing(api, traffic, function_key, filters, lower, upper)
+        if sent is not None:  # a time query may still be refused for spanning over 366 days
+            answer = sent[1]
             assert answer.status == 200 or (answer.status, error_target(answer)) == (400, "from"), answer
 
     run()
