@@ -20,7 +20,7 @@ IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_
 run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
 	USE_FUNC=$(USE_FUNC) $(PY) -m devtools.stack
 
-demo: setup ## against a running `make run`: record a call, archive it, show the blobs
+demo: setup ## against a running `make run` (PORT=N: the one on N; else the only one): record a call, archive it, show the blobs
 	$(PY) -m devtools.demo
 
 bench: setup ## quick benchmarks (archive throughput and memory, cold start, control latency)

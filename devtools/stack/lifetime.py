@@ -95,8 +95,11 @@ class StopSignals:
         self.received: str | None = None
 
     def install(self) -> StopSignals:
+        """A signal ignored when this process started stays ignored (`nohup make run`, or a job a
+        non-interactive shell put in the background without SIGINT)."""
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(number, self._on_signal)
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                signal.signal(number, self._on_signal)
         return self
 
     def _on_signal(self, number: int, _frame: FrameType | None) -> None:

@@ -4,8 +4,13 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 from devtools.stack.lifetime import handling_stop_signal, signal_set, status_masks
+
+REPO = Path(__file__).resolve().parents[2]
 
 # /proc/<make>/status of GNU make 4.3 waiting for its child, before and after `kill -INT <make>`
 # (captured on this machine): the handler reset SIGINT to the default and keeps it blocked.
@@ -32,3 +37,23 @@ def test_a_signal_blocked_but_still_caught_is_not_a_stop() -> None:
     caught = status_masks(WAITING)["SigCgt"]
     briefly = WAITING.replace("SigBlk:\t0000000000010000", "SigBlk:\t0000000000014003")
     assert handling_stop_signal(briefly, caught) is None
+
+
+def test_a_signal_ignored_from_the_start_stays_ignored() -> None:
+    """`nohup make run` must survive the terminal closing, as nohup promises."""
+    probe = (
+        "import signal\n"
+        "from devtools.stack.lifetime import StopSignals\n"
+        "StopSignals().install()\n"
+        "ignored = [signal.getsignal(n) is signal.SIG_IGN for n in (signal.SIGHUP, signal.SIGTERM)]\n"
+        "print(*ignored)\n"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
+    assert answer.stdout.split() == ["True", "False"], answer.stderr
