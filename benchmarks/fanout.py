@@ -58,8 +58,7 @@ def local_stack() -> Iterator[dict[str, Any]]:
     from devtools.devhost import DevHost
     from devtools.devhost.host import index_app
     from devtools.durable import DurableEngine, TableStore
-    from shared.clients import reset_clients
-    from shared.settings import current_settings
+    from shared.worker_cache import reset_worker_caches
 
     with running_azurite() as azurite, AcsEmulator(file_status_delay=3600.0) as emulator:
         bundle = Path(tempfile.mkdtemp(prefix="fanout-")) / "ca.pem"
@@ -76,8 +75,7 @@ def local_stack() -> Iterator[dict[str, Any]]:
             "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
         }
         with environment(settings), emulator.loopback_dns():
-            current_settings.cache_clear()
-            reset_clients()
+            reset_worker_caches()
             functions = index_app(worker_check=False)  # make test proves the worker accepts it
             engine = DurableEngine(
                 functions,

@@ -50,7 +50,7 @@ def _reset_peak() -> bool:
 
 
 def _chunk_job(chunk: dict[str, Any]) -> Any:
-    from shared.archive.events import ChunkJob
+    from shared.archive.model import ChunkJob
 
     return ChunkJob(
         index=int(chunk["index"]),
@@ -142,19 +142,18 @@ class Method:
         )
 
     def _ours(self, chunk: dict[str, Any], prefix: str) -> str:
+        from shared.archive.model import ChunkTask
         from shared.archive.transfer import archive_chunk
 
-        result = archive_chunk(
-            _chunk_job(chunk),
-            prefix=prefix,
-            format_hint=None,
+        archived = archive_chunk(
+            ChunkTask(_chunk_job(chunk), prefix, None),
             acs=self.acs,
             container=self.container,
             options=self.options,
-        )
+        ).archived
         if self.null_sink and prefix != "warmup":
-            self.digests.append(result.sha256)
-        return str(result.blob_name)
+            self.digests.append(archived.sha256)
+        return archived.blob_name
 
     # -- seed -------------------------------------------------------------------------------------
     def _setup_seed(self) -> None:

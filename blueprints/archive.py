@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Generator
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -12,9 +10,9 @@ from typing import Any, Dict  # noqa: UP035 (see ActivityInput)
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.archive.activities import delete_source_chunk, record_archive, run_archive_chunk, store_job
+from shared.archive import activities
 from shared.archive.chunk_links import checked_index, chunk_link
-from shared.archive.events import parse_archive_event
+from shared.archive.intake import accept_file_event, delivered_event
 from shared.archive.orchestration import (
     ARCHIVE_BATCH,
     ARCHIVE_CHUNK,
@@ -26,15 +24,12 @@ from shared.archive.orchestration import (
 )
 from shared.archive.rerun import rerun_archive
 from shared.archive.source_deletion import delete_archived_source
-from shared.archive.start import start_archive
 from shared.archive.status import archive_status
-from shared.errors import InvalidEventError
 from shared.http import api_handler, api_handler_async, json_response
 from shared.recording_ids import checked_recording_id
 from shared.settings import current_settings
 
 bp = df.Blueprint()
-_LOG = logging.getLogger(__name__)
 
 # The Python worker refuses a binding parameter annotated with a builtin generic such as
 # `dict[str, Any]` ("invalid non-type annotation"): that function never loads on Azure. typing's
@@ -46,62 +41,44 @@ ActivityInput = Dict[str, Any]  # noqa: UP006
 @bp.event_grid_trigger(arg_name="event")
 @bp.durable_client_input(client_name="client")
 async def on_recording_file_status_updated(
-    event: func.EventGridEvent, client: df.DurableOrchestrationClient
+    event: func.EventGridEvent,  # or a CloudEvent: see shared.archive.intake.delivered_event
+    client: df.DurableOrchestrationClient,
 ) -> None:
-    # The host hands an EventGridEvent for the Event Grid schema and a CloudEvent for CloudEvents 1.0.
-    if isinstance(event, func.CloudEvent):
-        event_type, event_time = event.type, event.time
-    else:
-        event_type, event_time = event.event_type, event.event_time
-    try:
-        job = parse_archive_event(
-            event_type=event_type,
-            subject=event.subject or "",
-            event_id=event.id,
-            event_time=event_time,
-            data=event.get_json(),
-        )
-    except InvalidEventError as error:
-        # Dropped, not raised: a malformed or forged event must not be retried forever.
-        _LOG.warning("Dropped event %s (%s): %s", event.id, event_type, error)
-        return
-    settings = current_settings()
-    await asyncio.to_thread(store_job, settings, job)  # kept for a re-run; a failure here is retried
-    await start_archive(client, job, delete_source=settings.archive_delete_source)
+    await accept_file_event(current_settings(), client, delivered_event(event))
 
 
 @bp.function_name(ORCHESTRATOR)
 @bp.orchestration_trigger(context_name="context")
-def archive_recording(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+def archive_recording(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Any]:
     return (yield from archive_orchestration(context))
 
 
 @bp.function_name(ARCHIVE_BATCH)
 @bp.orchestration_trigger(context_name="context")
-def archive_chunk_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+def archive_chunk_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Any]:
     return (yield from archive_batch_orchestration(context))
 
 
 @bp.function_name(ARCHIVE_CHUNK)
 @bp.activity_trigger(input_name="payload")
 def archive_chunk(payload: ActivityInput) -> dict[str, Any]:
-    return run_archive_chunk(current_settings(), payload)
+    return activities.archive_chunk_activity(current_settings(), payload)
 
 
 @bp.function_name(RECORD_ARCHIVE)
 @bp.activity_trigger(input_name="manifest")
-def record_archive_activity(manifest: ActivityInput) -> None:
-    record_archive(current_settings(), manifest)
+def record_archive(manifest: ActivityInput) -> None:
+    activities.record_archive_activity(current_settings(), manifest)
 
 
 @bp.function_name(DELETE_SOURCE_CHUNK)
 @bp.activity_trigger(input_name="payload")
-def delete_source_chunk_activity(payload: ActivityInput) -> bool:
-    return delete_source_chunk(current_settings(), str(payload["deleteLocation"]))
+def delete_source_chunk(payload: ActivityInput) -> bool:
+    return activities.delete_source_chunk_activity(current_settings(), payload)
 
 
 @bp.function_name("get_archive")
-@bp.route(route="recordings/{recordingId}/archive", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recordings/{recordingId}/archive", methods=["GET"])
 @bp.durable_client_input(client_name="client")
 @api_handler_async
 async def get_archive(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -110,7 +87,7 @@ async def get_archive(req: func.HttpRequest, client: df.DurableOrchestrationClie
 
 
 @bp.function_name("rerun_archive")
-@bp.route(route="recordings/{recordingId}/archive", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recordings/{recordingId}/archive", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 @api_handler_async
 async def rerun_archive_route(
@@ -123,7 +100,7 @@ async def rerun_archive_route(
 
 
 @bp.function_name("delete_recording_content")
-@bp.route(route="recordings/{recordingId}/content", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recordings/{recordingId}/content", methods=["DELETE"])
 @api_handler
 def delete_recording_content(req: func.HttpRequest) -> func.HttpResponse:
     recording_id = checked_recording_id(req.route_params.get("recordingId"))
@@ -141,22 +118,14 @@ def _chunk_link_response(req: func.HttpRequest, *, metadata: bool) -> func.HttpR
 
 
 @bp.function_name("get_chunk_link")
-@bp.route(
-    route="recordings/{recordingId}/archive/chunks/{index}",
-    methods=["GET"],
-    auth_level=func.AuthLevel.FUNCTION,
-)
+@bp.route(route="recordings/{recordingId}/archive/chunks/{index}", methods=["GET"])
 @api_handler
 def get_chunk_link(req: func.HttpRequest) -> func.HttpResponse:
     return _chunk_link_response(req, metadata=False)
 
 
 @bp.function_name("get_chunk_metadata_link")
-@bp.route(
-    route="recordings/{recordingId}/archive/chunks/{index}/metadata",
-    methods=["GET"],
-    auth_level=func.AuthLevel.FUNCTION,
-)
+@bp.route(route="recordings/{recordingId}/archive/chunks/{index}/metadata", methods=["GET"])
 @api_handler
 def get_chunk_metadata_link(req: func.HttpRequest) -> func.HttpResponse:
     return _chunk_link_response(req, metadata=True)

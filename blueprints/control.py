@@ -1,4 +1,4 @@
-"""HTTP routes that control recordings (design §3)."""
+"""HTTP routes that control recordings and list the catalog (README: HTTP API)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from http import HTTPStatus
 
 import azure.functions as func
 
+from blueprints import blueprint
 from shared.http import api_handler, empty_response, json_response, read_json
 from shared.recording.catalog_table import list_catalog
 from shared.recording.control import RecordingControl
@@ -14,11 +15,11 @@ from shared.recording.options import parse_start_request
 from shared.recording_ids import checked_recording_id
 from shared.settings import current_settings
 
-bp = func.Blueprint()
+bp = blueprint()
 
 
 @bp.function_name("start_recording")
-@bp.route(route="recordings", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recordings", methods=["POST"])
 @api_handler
 def start_recording(req: func.HttpRequest) -> func.HttpResponse:
     settings = current_settings()
@@ -34,7 +35,7 @@ def start_recording(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("get_recording")
-@bp.route(route="recordings/{recordingId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recordings/{recordingId}", methods=["GET"])
 @api_handler
 def get_recording(req: func.HttpRequest) -> func.HttpResponse:
     settings = current_settings()
@@ -43,7 +44,7 @@ def get_recording(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("pause_recording")
-@bp.route(route="recordings/{recordingId}/pause", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recordings/{recordingId}/pause", methods=["POST"])
 @api_handler
 def pause_recording(req: func.HttpRequest) -> func.HttpResponse:
     RecordingControl(current_settings()).pause(checked_recording_id(req.route_params.get("recordingId")))
@@ -51,7 +52,7 @@ def pause_recording(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("resume_recording")
-@bp.route(route="recordings/{recordingId}/resume", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recordings/{recordingId}/resume", methods=["POST"])
 @api_handler
 def resume_recording(req: func.HttpRequest) -> func.HttpResponse:
     RecordingControl(current_settings()).resume(checked_recording_id(req.route_params.get("recordingId")))
@@ -59,7 +60,7 @@ def resume_recording(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("stop_recording")
-@bp.route(route="recordings/{recordingId}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recordings/{recordingId}", methods=["DELETE"])
 @api_handler
 def stop_recording(req: func.HttpRequest) -> func.HttpResponse:
     RecordingControl(current_settings()).stop(checked_recording_id(req.route_params.get("recordingId")))
@@ -67,7 +68,7 @@ def stop_recording(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("list_recordings")
-@bp.route(route="recordings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recordings", methods=["GET"])
 @api_handler
 def list_recordings(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(list_catalog(current_settings(), dict(req.params), datetime.now(UTC)))

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
+from blueprints import blueprint
 from shared.archive.retention import apply_retention
 from shared.settings import current_settings
 
-bp = func.Blueprint()
+bp = blueprint()
 # NCRONTAB (six fields, seconds first), UTC: 02:30 every day, away from the top of the hour.
 RETENTION_SCHEDULE = "0 30 2 * * *"
 

@@ -1,25 +1,28 @@
 """The only place SDK clients are built: one per worker, reused across invocations.
 
 Azure Functions keeps a worker process alive between invocations, and SDK clients hold
-connection pools, so building them once per process is the documented pattern. Tests call
-`reset_clients()` to rebuild them against other settings.
+connection pools, so building them once per process is the documented pattern. Each is a
+`worker_cache` (shared.worker_cache): tests rebuild them all with `reset_worker_caches()`.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import ResourceExistsError
 
+from shared.errors import STORAGE, upstream
 from shared.recording_hosts import AllowListPolicy
 from shared.settings import AcsConnection, StorageConnection
+from shared.worker_cache import worker_cache
 
 if TYPE_CHECKING:
     from azure.communication.callautomation import CallAutomationClient
     from azure.core.credentials import TokenCredential
-    from azure.data.tables import TableServiceClient
-    from azure.storage.blob import BlobServiceClient
+    from azure.data.tables import TableClient, TableServiceClient
+    from azure.storage.blob import BlobServiceClient, ContainerClient
 
 # azure-core retries with exponential backoff by default; bound it so an HTTP caller waits for
 # at most a few seconds before we answer 503/504 ourselves. Streamed downloads are read 256 KiB
@@ -33,14 +36,14 @@ _CONTROL_CLIENT_OPTIONS: dict[str, Any] = {
 }
 
 
-@cache
+@worker_cache
 def _credential(client_id: str | None) -> TokenCredential:
     from azure.identity import DefaultAzureCredential
 
     return DefaultAzureCredential(managed_identity_client_id=client_id)
 
 
-@cache
+@worker_cache
 def call_automation_client(acs: AcsConnection) -> CallAutomationClient:
     """ACS Call Automation client from an access key or from managed identity."""
     from azure.communication.callautomation import CallAutomationClient
@@ -58,7 +61,7 @@ def call_automation_client(acs: AcsConnection) -> CallAutomationClient:
     )
 
 
-@cache
+@worker_cache
 def blob_service_client(storage: StorageConnection) -> BlobServiceClient:
     """The Blob service client for this connection (cached: one connection pool per worker)."""
     from azure.storage.blob import BlobServiceClient
@@ -71,7 +74,7 @@ def blob_service_client(storage: StorageConnection) -> BlobServiceClient:
     )
 
 
-@cache
+@worker_cache
 def table_service_client(storage: StorageConnection) -> TableServiceClient:
     """The Table service client for this connection (cached: one connection pool per worker)."""
     from azure.data.tables import TableServiceClient
@@ -84,7 +87,19 @@ def table_service_client(storage: StorageConnection) -> TableServiceClient:
     )
 
 
-def reset_clients() -> None:
-    """Forget every cached client (tests switch emulators and storage accounts)."""
-    for cached in (_credential, call_automation_client, blob_service_client, table_service_client):
-        cached.cache_clear()
+@worker_cache
+def container_client(storage: StorageConnection, name: str) -> ContainerClient:
+    """A blob container, created on first use in this worker."""
+    container = blob_service_client(storage).get_container_client(name)
+    with contextlib.suppress(ResourceExistsError):
+        container.create_container()
+    return container
+
+
+@worker_cache
+def table_client(storage: StorageConnection, name: str) -> TableClient:
+    """A table, created on first use in this worker (a failure to create it names Azure Storage)."""
+    service = table_service_client(storage)
+    with upstream(STORAGE):
+        service.create_table_if_not_exists(name)
+    return service.get_table_client(name)

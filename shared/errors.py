@@ -40,6 +40,7 @@ Those two exceptions live in shared.recording.catalog_table, beside the reads an
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -231,3 +232,11 @@ def _retry_after(error: HttpResponseError) -> int:
     except ValueError:
         return DEFAULT_RETRY_AFTER_SECONDS
     return min(max(seconds, 1), 3600)
+
+
+def release_frames(error: BaseException) -> None:
+    """Clear the locals of the frames an SDK error's traceback holds. The SDK keeps the error in a
+    local of its own frames (a reference cycle), and those frames reach ours, so a chunk's buffers
+    lived on until the garbage collector ran: 1 GiB as 4 chunks peaked at two chunks' buffers
+    (97 MiB, not 49; benchmarks/README.md). Cleared, they are freed when the chunk ends."""
+    traceback.clear_frames(error.__traceback__)

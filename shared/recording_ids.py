@@ -1,7 +1,15 @@
-"""What identifies a recording here: its ACS id, the name-safe key made from it, its archive's id.
+"""What identifies a recording here: its ACS id in one spelling, the name-safe key made from it, and
+its archive's instance id.
 
-One module, so the event that starts an archive and the route that reads it can never derive
+One module, so every entrance (routes, file events, state callbacks, ACS's own answers) reads an id
+the same way and the event that starts an archive and the route that reads it can never derive
 different ids (if they did, `GET .../archive` would quietly answer 404).
+
+Aliases: trailing `=` padding never changes what a base64 id decodes to, and ACS issues ids
+without it, so `<id>`, `<id>=` and `<id>==` are one recording everywhere: the padding is dropped
+at every entrance, before any lookup. The standard (`+/`) and URL-safe (`-_`) alphabets spell
+different strings, and ACS compares ids as it issued them (UNVERIFIED whether it would also accept
+the other spelling), so they are different recordings everywhere: the key keeps them apart.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from shared.errors import bad_request
 # with `=` only as trailing padding.
 _RECORDING_ID: Final = re.compile(r"^[A-Za-z0-9+/_-]{1,1024}={0,2}$")
 _MAX_KEY: Final = 200
+# Keys made by hashing start with a character no readable key has (`~` is in neither alphabet).
+HASHED_KEY_MARK: Final = "~"
 
 
 def is_recording_id(value: object) -> bool:
@@ -23,12 +33,24 @@ def is_recording_id(value: object) -> bool:
     return isinstance(value, str) and _RECORDING_ID.fullmatch(value) is not None
 
 
+def canonical_recording_id(value: object) -> str | None:
+    """The one spelling of a recording id (without `=` padding); None when `value` is not one."""
+    return value.rstrip("=") if isinstance(value, str) and is_recording_id(value) else None
+
+
 def recording_key(recording_id: str) -> str:
-    """A name-safe form of a recording id (base64url without padding; hashed when too long)."""
-    key = recording_id.replace("+", "-").replace("/", "_").rstrip("=")
-    if len(key) > _MAX_KEY:
-        key = "h" + hashlib.sha256(recording_id.encode()).hexdigest()
+    """A name-safe key, one per recording: a standard-alphabet id with `+/` spelled `-_`; an id that
+    uses the URL-safe `-_` itself (which would meet that spelling) or is too long, hashed."""
+    canonical = recording_id.rstrip("=")
+    key = canonical.replace("+", "-").replace("/", "_")
+    if "-" in canonical or "_" in canonical or len(key) > _MAX_KEY:
+        key = hashed_key(canonical)
     return key
+
+
+def hashed_key(text: str) -> str:
+    """A key for what cannot be spelled as one: `~` and the SHA-256 of `text`."""
+    return HASHED_KEY_MARK + hashlib.sha256(text.encode()).hexdigest()
 
 
 def instance_id_of_key(key: str) -> str:
@@ -42,9 +64,10 @@ def archive_instance_id(recording_id: str) -> str:
 
 
 def checked_recording_id(value: str | None) -> str:
-    """The route's `{recordingId}` if it has an ACS id's shape, else 400 `InvalidRecordingId`."""
-    if not value or not is_recording_id(value):
+    """The route's `{recordingId}` in its one spelling, else 400 `InvalidRecordingId`."""
+    canonical = canonical_recording_id(value)
+    if canonical is None:
         raise bad_request(
             "The recording id is not a valid ACS recording id.", "recordingId", code="InvalidRecordingId"
         )
-    return value
+    return canonical

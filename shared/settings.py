@@ -12,11 +12,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from urllib.parse import urlsplit
 
 from shared.errors import SettingsError
 from shared.urls import is_loopback_host
+from shared.worker_cache import worker_cache
 
 DEFAULT_ARCHIVE_CONTAINER = "recordings"
 DEFAULT_CATALOG_TABLE = "recordings"
@@ -284,12 +284,13 @@ def _integer(env: Mapping[str, str], name: str, *, default: int, minimum: int, m
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+    # ASCII and short: `isdigit()` also accepts '²' and 5,000 digits, both of which int() refuses
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not minimum <= int(raw) <= maximum:
         raise SettingsError(name, f"must be a whole number from {minimum} to {maximum}")
     return int(raw)
 
 
-@cache
+@worker_cache
 def current_settings() -> Settings:
     """The worker's settings, read from `os.environ` on first use (not at import: indexing must
     succeed even when a setting is wrong, so the error can be reported per request)."""

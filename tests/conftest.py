@@ -15,10 +15,8 @@ import pytest
 
 from devtools.acs_emulator import AcsEmulator
 from devtools.azurite import Azurite, running_azurite
-from shared.clients import reset_clients
-from shared.recording.callback_auth import reset_openid_cache
-from shared.recording.catalog_table import reset_catalog
 from shared.settings import Settings, current_settings
+from shared.worker_cache import reset_worker_caches
 from tests.support.callback_receiver import Receiver, callback_receiver
 from tests.support.tls import trusting
 
@@ -57,13 +55,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcsEmulator]:
 
 
 def _reset() -> None:
-    from shared.archive.store import reset_containers
-
-    reset_containers()
-    current_settings.cache_clear()
-    reset_clients()
-    reset_catalog()
-    reset_openid_cache()
+    reset_worker_caches()
 
 
 IDENTITY_VARIABLES = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_CLIENT_ID")

@@ -19,16 +19,54 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from .admin_api import ADMIN_HEADER
-from .events import WebhookValidationError
+from .events import EventDelivery, EventSchema, Webhook, WebhookValidationError
+from .faults import FaultRule
 from .http_types import ApiError, Request, Response, json_response
-from .recording_files import TimelineOverride
+from .recording_files import RecordingFiles, TimelineOverride
 from .state import RecordingNotFoundError
 
-if TYPE_CHECKING:
-    from .server import AcsEmulator
+
+class ContentPlane(Protocol):
+    """What these routes drive: the emulator's content plane (`AcsEmulator` is one). A Protocol, so
+    this module never imports the server that imports it."""
+
+    max_chunk_bytes: int
+    file_status_delay: float
+
+    @property
+    def event_webhooks(self) -> list[Webhook]: ...
+    @property
+    def event_deliveries(self) -> list[EventDelivery]: ...
+    @property
+    def faults(self) -> list[FaultRule]: ...
+    @property
+    def add_fault(self) -> Callable[..., FaultRule]: ...  # keyword arguments straight from the request
+
+    def recording_files(self, recording_id: str) -> RecordingFiles: ...
+    def set_recording_timeline(
+        self, recording_id: str, duration_s: float, pauses: Sequence[Sequence[float]] = ()
+    ) -> None: ...
+    def stop_recording(
+        self, recording_id: str, *, duration_s: float | None = None, pauses: Sequence[Sequence[float]] = ()
+    ) -> RecordingFiles: ...
+    def add_event_webhook(
+        self,
+        url: str,
+        *,
+        schema: EventSchema = "EventGridSchema",
+        validate: bool = False,
+        name: str | None = None,
+    ) -> Webhook: ...
+    def remove_event_webhook(self, url: str) -> bool: ...
+    def clear_event_webhooks(self) -> None: ...
+    def clear_event_deliveries(self) -> None: ...
+    def flush_held_events(self) -> None: ...
+    def clear_faults(self) -> None: ...
+
 
 FILES_PATH = re.compile(r"^/admin/recordings/(?P<id>[^/]+)/files$")
 TIMELINE_PATH = re.compile(r"^/admin/recordings/(?P<id>[^/]+)/timeline$")
@@ -85,7 +123,7 @@ def _timeline(body: dict[str, Any]) -> TimelineOverride | None:
 
 
 class ContentAdminApi:
-    def __init__(self, emulator: AcsEmulator) -> None:
+    def __init__(self, emulator: ContentPlane) -> None:
         self._emu = emulator
 
     def files(self, request: Request, match: re.Match[str]) -> Response:

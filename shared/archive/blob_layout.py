@@ -8,11 +8,10 @@ recording's start date so lifecycle rules can age them out by prefix.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import urlsplit
 
-from shared.times import parse_time
+from shared.times import as_utc, parse_time
 
 # Content-location suffixes seen on real recording URLs -> (extension, content type).
 _BY_SUFFIX: Final = {
@@ -42,10 +41,7 @@ def media_type(content_location: str, format_hint: str | None = None) -> MediaTy
 
 def recording_prefix(start_time: str, recording_key: str) -> str:
     """`{yyyy}/{mm}/{dd}/{recording}` from the recording's start time (UTC)."""
-    moment: datetime = parse_time(start_time)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return f"{moment:%Y/%m/%d}/{recording_key}"
+    return f"{as_utc(parse_time(start_time)):%Y/%m/%d}/{recording_key}"
 
 
 def content_blob_name(prefix: str, index: int, document_id: str, extension: str) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from shared.errors import SettingsError
 from shared.settings import StorageConnection
+from shared.worker_cache import on_reset
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient, UserDelegationKey
@@ -69,28 +70,31 @@ def validity(now: datetime, lifetime_seconds: int) -> tuple[datetime, datetime]:
 
 
 class DelegationKeys:
-    """One user delegation key per worker, renewed when it would expire before a new link does."""
+    """One user delegation key per storage account per worker, renewed when it would expire before a
+    new link does. (A key signs only for the account that issued it.)"""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: UserDelegationKey | None = None
-        self._expiry: datetime | None = None
+        self._keys: dict[str, tuple[UserDelegationKey, datetime]] = {}
 
     def key_for(self, service: BlobServiceClient, now: datetime, link_expiry: datetime) -> UserDelegationKey:
+        account = str(service.url)
         with self._lock:
-            if self._key is None or self._expiry is None or self._expiry < link_expiry:
+            held = self._keys.get(account)
+            if held is None or held[1] < link_expiry:
                 start = now - CLOCK_SKEW
                 expiry = max(now + DELEGATION_KEY_LIFETIME, link_expiry)
-                self._key = service.get_user_delegation_key(start, expiry)
-                self._expiry = expiry
-            return self._key
+                held = (service.get_user_delegation_key(start, expiry), expiry)
+                self._keys[account] = held
+            return held[0]
 
     def clear(self) -> None:
         with self._lock:
-            self._key = self._expiry = None
+            self._keys.clear()
 
 
 DELEGATION_KEYS: Final = DelegationKeys()
+on_reset(DELEGATION_KEYS.clear)
 
 
 def blob_link(

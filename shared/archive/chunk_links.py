@@ -10,17 +10,21 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from shared.archive.blob_links import BlobLink, blob_link, file_name, signing_mode
-from shared.archive.manifest import Manifest, ManifestChunk
+from shared.archive.model import ArchivedChunk, Manifest
+from shared.archive.records import archive_summary
+from shared.archive.states import ArchiveStatus
 from shared.archive.store import read_manifest
 from shared.clients import blob_service_client
 from shared.errors import STORAGE, ApiError, bad_request, not_found, upstream
-from shared.recording.catalog_table import catalog
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobServiceClient
 
 MAX_INDEX: Final = 999
 
@@ -30,7 +34,7 @@ class ChunkLink:
     """The link to one archived chunk (or its metadata) and the manifest entry it was checked against."""
 
     link: BlobLink
-    chunk: ManifestChunk
+    chunk: ArchivedChunk
     blob_name: str
 
     def to_json(self) -> dict[str, Any]:
@@ -55,7 +59,7 @@ def checked_index(value: str | None) -> int:
     return int(value)
 
 
-def verified_chunk(manifest: Manifest, index: int) -> ManifestChunk:
+def verified_chunk(manifest: Manifest, index: int) -> ArchivedChunk:
     """The manifest's verified entry for chunk `index`, else 404."""
     chunk = manifest.verified_chunk(index)
     if chunk is None:
@@ -69,12 +73,12 @@ def chunk_link(
     """A link only to a verified chunk whose blob is still there with the manifest's SHA-256;
     410 once retention deleted it."""
     with upstream(STORAGE):
-        archive = catalog(settings).archive_of(recording_id)
-        if archive is None:
+        summary = archive_summary(settings, recording_id)
+        if summary is None:
             raise not_found("No archive exists for this recording.", "recordingId")
-        if archive.get("status") == "Expired":
+        if summary.status == ArchiveStatus.EXPIRED:
             raise _expired()
-        manifest = read_manifest(settings, str(archive["manifestBlobName"]))
+        manifest = read_manifest(settings, summary.manifest_blob_name)
         if manifest is None:
             raise _expired()
         chunk = verified_chunk(manifest, index)
@@ -99,7 +103,7 @@ def chunk_link(
     return ChunkLink(link=link, chunk=chunk, blob_name=blob_name)
 
 
-def _require_archived(service: Any, container: str, blob_name: str, sha256: str) -> None:
+def _require_archived(service: BlobServiceClient, container: str, blob_name: str, sha256: str) -> None:
     """The blob is still there and is the verified one (the lifecycle rule may have deleted it)."""
     try:
         properties = service.get_blob_client(container, blob_name).get_blob_properties()

@@ -1,4 +1,4 @@
-"""RecordingFileStatusUpdated events -> validated, typed archive jobs (pure, no I/O).
+"""RecordingFileStatusUpdated events -> validated archive jobs (shared.archive.model; pure, no I/O).
 
 Event Grid delivers at least once, in any order, possibly forged if the endpoint leaks: every
 field used later is validated here, and a bad event is rejected as a whole, before any request.
@@ -6,106 +6,22 @@ field used later is validated here, and a bad event is rejected as a whole, befo
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final
+from datetime import datetime
+from typing import Final
 
+from shared.archive.blob_layout import recording_prefix
+from shared.archive.model import ArchiveJob, ChunkJob
 from shared.errors import InvalidEventError
 from shared.recording_hosts import recording_url_problem
-from shared.recording_ids import instance_id_of_key, is_recording_id, recording_key
-from shared.times import parse_time
+from shared.recording_ids import canonical_recording_id, hashed_key, recording_key
+from shared.times import as_utc, parse_time
 
 EVENT_TYPE: Final = "Microsoft.Communication.RecordingFileStatusUpdated"
 MAX_CHUNKS: Final = 1000
 _DOCUMENT_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
 _SAFE_TEXT: Final = re.compile(r"^[A-Za-z0-9 ._-]{0,64}$")
 _SUBJECT_KEYS: Final = frozenset({"call", "serverCallId", "recordingId"})
-
-
-@dataclass(frozen=True)
-class ChunkJob:
-    """One recording chunk to archive."""
-
-    index: int
-    document_id: str
-    content_location: str
-    metadata_location: str
-    delete_location: str | None
-    end_reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "documentId": self.document_id,
-            "contentLocation": self.content_location,
-            "metadataLocation": self.metadata_location,
-            "deleteLocation": self.delete_location,
-            "endReason": self.end_reason,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ChunkJob:
-        return cls(
-            index=int(data["index"]),
-            document_id=str(data["documentId"]),
-            content_location=str(data["contentLocation"]),
-            metadata_location=str(data["metadataLocation"]),
-            delete_location=data.get("deleteLocation"),
-            end_reason=str(data.get("endReason") or ""),
-        )
-
-
-@dataclass(frozen=True)
-class ArchiveJob:
-    """Everything the archive orchestration needs, derived from one event."""
-
-    recording_key: str
-    recording_id: str | None
-    server_call_id: str | None
-    event_id: str
-    event_time: str
-    start_time: str
-    duration_ms: int | None
-    session_end_reason: str
-    format_hint: str | None
-    chunks: tuple[ChunkJob, ...]
-
-    @property
-    def instance_id(self) -> str:
-        """The orchestration id: the same recording always maps to the same instance."""
-        return instance_id_of_key(self.recording_key)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "recordingKey": self.recording_key,
-            "recordingId": self.recording_id,
-            "serverCallId": self.server_call_id,
-            "eventId": self.event_id,
-            "eventTime": self.event_time,
-            "startTime": self.start_time,
-            "durationMs": self.duration_ms,
-            "sessionEndReason": self.session_end_reason,
-            "formatHint": self.format_hint,
-            "chunks": [chunk.to_json() for chunk in self.chunks],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ArchiveJob:
-        return cls(
-            recording_key=str(data["recordingKey"]),
-            recording_id=data.get("recordingId"),
-            server_call_id=data.get("serverCallId"),
-            event_id=str(data["eventId"]),
-            event_time=str(data["eventTime"]),
-            start_time=str(data["startTime"]),
-            duration_ms=data.get("durationMs"),
-            session_end_reason=str(data.get("sessionEndReason") or ""),
-            format_hint=data.get("formatHint"),
-            chunks=tuple(ChunkJob.from_json(chunk) for chunk in data["chunks"]),
-        )
 
 
 def parse_archive_event(
@@ -126,20 +42,24 @@ def parse_archive_event(
     if len({c.index for c in chunks}) != len(chunks) or len({c.document_id for c in chunks}) != len(chunks):
         raise InvalidEventError("chunk indexes and document ids must be unique")
     subject_parts = _subject_parts(subject)
-    recording_id = subject_parts.get("recordingId")
-    if recording_id is not None and not is_recording_id(recording_id):
+    raw_id = subject_parts.get("recordingId")
+    recording_id = canonical_recording_id(raw_id)
+    if raw_id is not None and recording_id is None:
         raise InvalidEventError("the subject's recording id is malformed")
     when = _event_time(event_time)
+    start_time = _start_time(data.get("recordingStartTime"), when)
+    key = recording_key(recording_id) if recording_id else _documents_key(chunks)
     return ArchiveJob(
-        recording_key=recording_key(recording_id) if recording_id else _documents_key(chunks),
+        recording_key=key,
         recording_id=recording_id,
         server_call_id=subject_parts.get("serverCallId"),
         event_id=_text(event_id, "id", 128),
         event_time=when,
-        start_time=_start_time(data.get("recordingStartTime"), when),
+        start_time=start_time,
         duration_ms=_optional_int(data.get("recordingDurationMs"), "recordingDurationMs"),
         session_end_reason=_safe(data.get("sessionEndReason"), "sessionEndReason"),
         format_hint=_safe(data.get("recordingFormatType"), "recordingFormatType").lower() or None,
+        prefix=recording_prefix(start_time, key),
         chunks=chunks,
     )
 
@@ -192,14 +112,13 @@ def _subject_parts(subject: str) -> dict[str, str]:
 
 
 def _documents_key(chunks: tuple[ChunkJob, ...]) -> str:
-    digest = hashlib.sha256("\n".join(c.document_id for c in chunks).encode()).digest()
-    return "d" + base64.b32encode(digest).decode().rstrip("=").lower()
+    """The key of a recording the event does not name: a hash of its chunks' document ids."""
+    return hashed_key("documents:" + "\n".join(c.document_id for c in chunks))
 
 
 def _event_time(value: datetime | str | None) -> str:
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).isoformat()
+        return as_utc(value).isoformat()
     if isinstance(value, str) and value:
         return _start_time(value, None)
     raise InvalidEventError("the event has no time")
@@ -214,9 +133,7 @@ def _start_time(value: object, fallback: str | None) -> str:
         moment = parse_time(value)
     except ValueError:
         raise InvalidEventError("recordingStartTime must be an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
+    return as_utc(moment).isoformat()
 
 
 def _optional_int(value: object, name: str) -> int | None:

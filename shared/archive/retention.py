@@ -10,33 +10,26 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from shared.archive.model import ArchiveSummary
+from shared.archive.records import mark_expired
+from shared.archive.states import ArchiveStatus
 from shared.archive.store import archive_container
 from shared.recording.catalog_index import MAX_PAGE_SIZE, CatalogQuery
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
-from shared.times import parse_time
+from shared.times import as_utc, parse_time
 
 _LOG = logging.getLogger(__name__)
-SWEPT_STATUSES = ("Completed", "Failed")
+SWEPT_STATUSES: Final = (ArchiveStatus.COMPLETED, ArchiveStatus.FAILED)
 
 
-def is_due(archive: dict[str, Any], created_at: str | None, cutoff: datetime) -> bool:
-    """Archived (else created) before the cutoff: as the lifecycle rule counts from the blobs' creation."""
-    stamp = archive.get("archivedAt") or created_at
-    if not stamp:
-        return False
-    moment = parse_time(str(stamp))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=cutoff.tzinfo)) < cutoff
-
-
-def archive_prefix(archive: dict[str, Any]) -> str | None:
-    """The archive's blob prefix from the catalog's summary, or None when it names no manifest."""
-    name = str(archive.get("manifestBlobName") or "")
-    return name.rsplit("/", 1)[0] + "/" if "/" in name else None
+def is_due(summary: ArchiveSummary, cutoff: datetime) -> bool:
+    """Archived before the cutoff: as the lifecycle rule counts from the blobs' creation."""
+    return as_utc(parse_time(summary.archived_at)) < cutoff
 
 
 def apply_retention(settings: Settings, now: datetime, *, dry_run: bool | None = None) -> dict[str, Any]:
@@ -48,21 +41,20 @@ def apply_retention(settings: Settings, now: datetime, *, dry_run: bool | None =
     cutoff = now - timedelta(days=settings.retention_days)
     entries, container = catalog(settings), archive_container(settings)
     for status in SWEPT_STATUSES:
-        query = CatalogQuery("archiveStatus", status, None, cutoff, MAX_PAGE_SIZE)
+        query = CatalogQuery("archiveStatus", status.value, None, cutoff, MAX_PAGE_SIZE)
         token: str | None = None
         while True:
             page, token = entries.query(query, token)
             for entry in page:
-                archive = entry.get("archive") or {}
-                prefix = archive_prefix(archive)
-                if prefix is None or not is_due(archive, entry.get("createdAt"), cutoff):
+                archive = ArchiveSummary.from_json(entry["archive"])
+                if not is_due(archive, cutoff):
                     continue
-                names = [blob.name for blob in container.list_blobs(name_starts_with=prefix)]
+                names = [blob.name for blob in container.list_blobs(name_starts_with=archive.prefix + "/")]
                 if not dry:
                     for name in names:
                         with contextlib.suppress(ResourceNotFoundError):
                             container.delete_blob(name)
-                    entries.mark_expired(str(entry["recordingId"]), now)
+                    mark_expired(settings, str(entry["recordingId"]), now)
                 summary["recordings"].append({"recordingId": entry["recordingId"], "blobs": len(names)})
             if token is None:
                 break

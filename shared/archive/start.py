@@ -13,47 +13,38 @@ the catalog are rewritten with the same content), so a doubled start costs work,
 from __future__ import annotations
 
 import logging
-from typing import Any, Final, Literal
+from typing import Literal
 
-from shared.archive.events import ArchiveJob
-from shared.archive.orchestration import ORCHESTRATOR, orchestration_input
+from shared.archive.durable import DurableClient, current_runtime_status
+from shared.archive.model import ArchiveJob, ArchiveRun
+from shared.archive.orchestration import ORCHESTRATOR
+from shared.archive.states import NOT_RESTARTED_BY_EVENTS, RuntimeStatus
 
 _LOG = logging.getLogger(__name__)
-ACTIVE_STATES: Final = frozenset({"Pending", "Running", "Completed", "ContinuedAsNew", "Suspended"})
 
 Outcome = Literal["started", "restarted", "alreadyActive"]
 
 
-def runtime_status_name(status: Any) -> str | None:
-    """`OrchestrationRuntimeStatus.Running` -> "Running"; None when there is no instance."""
-    if status is None:
-        return None
-    value = getattr(status, "runtime_status", None)
-    if value is None:
-        return None
-    return str(getattr(value, "value", value))
-
-
-def should_start(existing_status: str | None) -> bool:
+def should_start(existing: RuntimeStatus | None) -> bool:
     """Start when there is no instance, or it failed or was terminated: a redelivered event must not
     disturb an archive that runs or completed (a re-run is `POST .../archive`)."""
-    return existing_status not in ACTIVE_STATES
+    return existing not in NOT_RESTARTED_BY_EVENTS
 
 
-async def start_archive(client: Any, job: ArchiveJob, *, delete_source: bool) -> Outcome:
+async def start_archive(client: DurableClient, job: ArchiveJob, *, delete_source: bool) -> Outcome:
     """Start the archive orchestration for `job` unless one is active or done."""
     instance_id = job.instance_id
-    before = runtime_status_name(await client.get_status(instance_id))
+    before = await current_runtime_status(client, instance_id)
     if not should_start(before):
         _LOG.info("Archive %s is already %s; nothing started", instance_id, before)
         return "alreadyActive"
     try:
         await client.start_new(
-            ORCHESTRATOR, instance_id, orchestration_input(job, delete_source=delete_source)
+            ORCHESTRATOR, instance_id, ArchiveRun(job=job, delete_source=delete_source).to_json()
         )
     except Exception:
-        now = runtime_status_name(await client.get_status(instance_id))
-        if now in ACTIVE_STATES:  # a concurrent delivery won the race; the host refused ours
+        if await current_runtime_status(client, instance_id) in NOT_RESTARTED_BY_EVENTS:
+            # a concurrent delivery won the race; the host refused ours
             _LOG.info("Archive %s was started by a concurrent delivery", instance_id)
             return "alreadyActive"
         raise

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from shared.errors import ApiError, SettingsError
+from shared.worker_cache import on_reset
 
 if TYPE_CHECKING:
     import jwt
@@ -124,8 +125,10 @@ def _configuration(url: str) -> _OpenIdConfiguration:
         return _configurations.setdefault(url, _OpenIdConfiguration(url))
 
 
+@on_reset
 def reset_openid_cache() -> None:
-    """Forget the cached OpenID configuration and signing keys (tests rotate them)."""
+    """Forget the cached OpenID configuration and signing keys, and the tokens seen (tests rotate
+    them; shared.worker_cache runs this on every reset)."""
     with _configurations_lock:
         _configurations.clear()
     _seen_tokens.clear()

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from shared.errors import bad_request
+from shared.recording_ids import canonical_recording_id
 from shared.times import parse_time
 
 STATE_CHANGED: Final = "Microsoft.Communication.RecordingStateChanged"
@@ -73,7 +74,9 @@ def _parse_event(event: dict[str, Any], event_type: str, target: str) -> Recordi
     data = event.get("data")
     if not isinstance(data, dict):
         raise bad_request("A recording callback event needs a data object.", f"{target}.data")
-    recording_id = _text(data, "recordingId", f"{target}.data")
+    recording_id = canonical_recording_id(_text(data, "recordingId", f"{target}.data"))
+    if recording_id is None:
+        raise bad_request("data.recordingId is not a valid ACS recording id.", f"{target}.data.recordingId")
     state = START_FAILED_STATE if event_type == START_FAILED else _text(data, "state", f"{target}.data")
     server_call_id = data.get("serverCallId")
     return RecordingCallbackEvent(

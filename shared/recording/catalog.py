@@ -3,7 +3,10 @@
 Entity keys are hashes of the ids because ACS ids are base64 and may contain '/', which Table
 storage forbids in keys. The recording itself is `rec-<hash(recordingId)>` / `recording`; the index
 rows that answer queries by time, state, archive status and call share the table (catalog_index.py).
-The first layout's call index (`call-<hash(serverCallId)>` / `<hash(recordingId)>`) is migrated as read.
+
+The recording wing owns the entity's recording fields; other wings add fields of their own through
+`Catalog.update` (the archive wing's are in shared.archive.records), and this module does not know
+what they mean: only that `archiveStatus` is a word the index files the recording under.
 
 Callbacks may arrive concurrently and out of order: updates are optimistic (ETag) with retries,
 events are de-duplicated by CloudEvent id, and `state` follows the latest event *time*.
@@ -23,7 +26,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
 from shared.recording.callback_events import RecordingCallbackEvent
-from shared.recording.catalog_index import MAX_PAGE_SIZE, CatalogQuery, index_keys, matches
+from shared.recording.catalog_index import CatalogQuery, index_keys, matches
 from shared.recording.options import StartRecordingOptions
 
 if TYPE_CHECKING:
@@ -41,11 +44,6 @@ def _key(value: str) -> str:
 def recording_partition(recording_id: str) -> str:
     """The recording entity's partition: a hash, since ACS ids may hold `/`, which keys may not."""
     return f"rec-{_key(recording_id)}"
-
-
-def call_partition(server_call_id: str) -> str:
-    """The first layout's call index partition (migrated as read)."""
-    return f"call-{_key(server_call_id)}"
 
 
 @dataclass(frozen=True)
@@ -144,7 +142,7 @@ class Catalog:
     def record_started(self, started: StartedRecording) -> None:
         entity = started_entity(started)
         for _ in range(_ATTEMPTS):
-            existing = self._read(started.recording_id)
+            existing = self.read(started.recording_id)
             if existing is None:
                 try:
                     self._table.create_entity(_clean(entity))
@@ -164,7 +162,7 @@ class Catalog:
 
     def apply(self, event: RecordingCallbackEvent) -> None:
         for _ in range(_ATTEMPTS):
-            existing = self._read(event.recording_id)
+            existing = self.read(event.recording_id)
             updated = apply_event(existing, event)
             if updated is None:
                 return
@@ -179,120 +177,18 @@ class Catalog:
             return
         raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
 
-    def record_archive(
-        self, recording_id: str, archive: dict[str, Any], created_at: str | None = None
-    ) -> None:
-        """Set the archive's summary on the recording's entity (created if unknown, dated `created_at`)."""
-        fields = {"archive": json.dumps(archive, separators=(",", ":"))}
-        self._mutate(recording_id, lambda _: fields, created_at)
-
-    def record_event(self, recording_id: str, event_blob_name: str, created_at: str | None = None) -> None:
-        """Point the recording's entity at its stored archive event (created if unknown)."""
-        self._mutate(recording_id, lambda _: {"archiveEvent": event_blob_name}, created_at)
-
-    def mark_expired(self, recording_id: str, at: datetime) -> None:
-        """The archive was deleted by retention: its status becomes `Expired` (idempotent)."""
-
-        def expire(entity: dict[str, Any]) -> dict[str, Any]:
-            archive = json.loads(entity.get("archive") or "{}")
-            if archive.get("status") == "Expired":
-                return {}
-            archive.update(
-                {"status": "Expired", "expiredAt": at.isoformat(), "previousStatus": archive.get("status")}
-            )
-            return {"archive": json.dumps(archive, separators=(",", ":"))}
-
-        self._mutate(recording_id, expire, None, create=False)
-
-    def event_of(self, recording_id: str) -> str | None:
-        """The blob name of the recording's stored archive event, if one arrived."""
-        entity = self._read(recording_id)
-        return str(entity["archiveEvent"]) if entity and entity.get("archiveEvent") else None
-
-    def archive_of(self, recording_id: str) -> dict[str, Any] | None:
-        entity = self._read(recording_id)
-        if entity is None or not entity.get("archive"):
-            return None
-        archive: dict[str, Any] = json.loads(entity["archive"])
-        return archive
-
-    def get(self, recording_id: str) -> dict[str, Any] | None:
-        entity = self._read(recording_id)
-        return entity_to_json(entity) if entity is not None else None
-
-    def list_for_call(self, server_call_id: str) -> list[dict[str, Any]]:
-        """Every recording of a call, newest first (small: one call has a handful)."""
-        found: list[dict[str, Any]] = []
-        token: str | None = None
-        query = CatalogQuery("serverCallId", server_call_id, None, None, MAX_PAGE_SIZE)
-        while True:
-            page, token = self.query(query, token)
-            found.extend(page)
-            if token is None:
-                return found
-
-    def query(self, query: CatalogQuery, token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of entries, newest first, and the token for the next page (None: no more)."""
-        if query.kind == "serverCallId" and token is None:
-            self._migrate_call_index(query.value)
-        partitions = query.partitions()
-        resumed = query.resume(token)
-        first, after = (partitions.index(resumed[0]), resumed[1]) if resumed else (0, None)
-        low, high = query.row_range()
-        entries: list[dict[str, Any]] = []
-        for position in range(first, len(partitions)):
-            partition = partitions[position]
-            conditions, parameters = ["PartitionKey eq @pk"], {"pk": partition}
-            for name, operator, value in (("after", "gt", after), ("low", "ge", low), ("high", "lt", high)):
-                if value is not None:
-                    conditions.append(f"RowKey {operator} @{name}")
-                    parameters[name] = value
-            rows = self._table.query_entities(
-                " and ".join(conditions), parameters=parameters, results_per_page=query.page_size
-            )
-            for row in rows:
-                entity = self._read(str(row.get("recordingId") or ""))
-                if entity is not None and matches(query.kind, query.value, entity):
-                    entries.append(entity_to_json(entity))
-                if len(entries) == query.page_size:
-                    return entries, query.token(partition, str(row["RowKey"]))
-            after = None
-        return entries, None
-
-    def backfill(self) -> int:
-        """Write the index rows of every recording entity (a full scan: run once after upgrading, for
-        entities written before the index existed). Returns how many entities were indexed."""
-        count = 0
-        for entity in self._table.query_entities("RowKey eq @row", parameters={"row": _RECORDING_ROW}):
-            self._reindex(None, dict(entity))
-            count += 1
-        return count
-
-    def _migrate_call_index(self, server_call_id: str) -> None:
-        """Rows of the first layout (`call-<hash>` / `<hash(recordingId)>`, no time order) are turned into
-        index rows of this one, then deleted; read once per call, as it is listed."""
-        old = list(
-            self._table.query_entities(
-                "PartitionKey eq @pk", parameters={"pk": call_partition(server_call_id)}
-            )
-        )
-        for row in old:
-            entity = self._read(str(row.get("recordingId") or ""))
-            if entity is not None:
-                self._reindex(None, entity)
-            with contextlib.suppress(ResourceNotFoundError):
-                self._table.delete_entity(row["PartitionKey"], row["RowKey"])
-
-    def _mutate(
+    def update(
         self,
         recording_id: str,
         change: Callable[[dict[str, Any]], dict[str, Any]],
-        created_at: str | None,
         *,
+        created_at: str | None = None,
         create: bool = True,
     ) -> None:
+        """Set the fields `change(entity)` returns (none: nothing to do), conditionally, retried on a
+        concurrent write. An unknown recording is created dated `created_at`, unless `create` is off."""
         for _ in range(_ATTEMPTS):
-            existing = self._read(recording_id)
+            existing = self.read(recording_id)
             if existing is None:
                 if not create:
                     return
@@ -321,7 +217,38 @@ class Catalog:
                 return
         raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
 
-    def _read(self, recording_id: str) -> dict[str, Any] | None:
+    def get(self, recording_id: str) -> dict[str, Any] | None:
+        entity = self.read(recording_id)
+        return entity_to_json(entity) if entity is not None else None
+
+    def query(self, query: CatalogQuery, token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of entries, newest first, and the token for the next page (None: no more)."""
+        partitions = query.partitions()
+        resumed = query.resume(token)
+        first, after = (partitions.index(resumed[0]), resumed[1]) if resumed else (0, None)
+        low, high = query.row_range()
+        entries: list[dict[str, Any]] = []
+        for position in range(first, len(partitions)):
+            partition = partitions[position]
+            conditions, parameters = ["PartitionKey eq @pk"], {"pk": partition}
+            for name, operator, value in (("after", "gt", after), ("low", "ge", low), ("high", "lt", high)):
+                if value is not None:
+                    conditions.append(f"RowKey {operator} @{name}")
+                    parameters[name] = value
+            rows = self._table.query_entities(
+                " and ".join(conditions), parameters=parameters, results_per_page=query.page_size
+            )
+            for row in rows:
+                entity = self.read(str(row.get("recordingId") or ""))
+                if entity is not None and matches(query.kind, query.value, entity):
+                    entries.append(entity_to_json(entity))
+                if len(entries) == query.page_size:
+                    return entries, query.token(partition, str(row["RowKey"]))
+            after = None
+        return entries, None
+
+    def read(self, recording_id: str) -> dict[str, Any] | None:
+        """The recording's entity as stored (with its ETag as `__etag`), or None."""
         if not recording_id:
             return None
         try:

@@ -33,7 +33,7 @@ from azure.communication.callautomation import RecordingState
 
 from shared.errors import QueryError
 from shared.recording.callback_events import START_FAILED_STATE
-from shared.times import parse_time
+from shared.times import as_utc, parse_time
 
 Kind = Literal["time", "state", "archiveStatus", "serverCallId"]
 MAX_PAGE_SIZE: Final = 100
@@ -47,8 +47,8 @@ _VALUE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # What the filters can match: the states ACS reports (and ours for a start that failed), and the archive
 # statuses the catalog records. Any other value is a 400 listing these, never an empty 200.
 STATES: Final = (*(state.value for state in RecordingState), START_FAILED_STATE)
-# TODO(issue-21): the archive wing owns these (manifest.ArchiveStatus, and `Expired` written by retention);
-# the recording wing may not import it, so they are repeated here (tests/unit/recording checks they agree).
+# TODO(issue-21): the archive wing owns these (shared.archive.states.ArchiveStatus); the recording wing may
+# not import it, so they are repeated here (tests/unit/recording/test_catalog_index.py keeps them equal).
 ARCHIVE_STATUSES: Final = ("Completed", "Failed", "Expired")
 # The instants a row key can hold: 13 digits of milliseconds counted down from 10^13 - 1 (1970-01-01 to
 # 2286-11-20). A bound outside would make a 14-digit or negative key, which compares wrongly as text.
@@ -78,16 +78,13 @@ def month_partition(moment: datetime) -> str:
 
 
 def _utc(value: str) -> datetime:
-    moment = parse_time(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(parse_time(value))
 
 
 def archive_status_of(entity: dict[str, Any]) -> str | None:
-    """The entity's archive status (`archiveStatus` filter), or None when nothing was archived."""
-    raw = entity.get("archive")
-    if not raw:
-        return None
-    status = json.loads(raw).get("status")
+    """The word the entity is filed under for the `archiveStatus` filter (the archive wing writes it;
+    this module does not know its values), or None when nothing was archived."""
+    status = entity.get("archiveStatus")
     return str(status) if status else None
 
 

@@ -9,36 +9,22 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from shared.clients import table_service_client
+from shared.clients import table_client
 from shared.errors import STORAGE, ApiError, upstream
 from shared.recording.catalog import Catalog, StartedRecording
 from shared.recording.catalog_index import parse_query
-from shared.settings import Settings, StorageConnection
+from shared.settings import Settings
 
 _LOG = logging.getLogger(__name__)
 
 
-@cache
-def _catalog(storage: StorageConnection, table_name: str) -> Catalog:
-    service = table_service_client(storage)
-    with upstream(STORAGE):
-        service.create_table_if_not_exists(table_name)
-    return Catalog(service.get_table_client(table_name))
-
-
 def catalog(settings: Settings) -> Catalog:
-    """The catalog table client, created on first use in this worker."""
-    return _catalog(settings.storage, settings.catalog_table)
-
-
-def reset_catalog() -> None:
-    """Forget the cached catalog client (tests change settings between cases)."""
-    _catalog.cache_clear()
+    """The catalog over the worker's cached table client (shared.clients)."""
+    return Catalog(table_client(settings.storage, settings.catalog_table))
 
 
 def record_started(settings: Settings, started: StartedRecording) -> None:

@@ -10,6 +10,7 @@ from shared.errors import ACS, ApiError, upstream
 from shared.recording.catalog import StartedRecording
 from shared.recording.catalog_table import catalog_entry, record_started
 from shared.recording.options import StartRecordingOptions
+from shared.recording_ids import canonical_recording_id
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class RecordingControl:
         with upstream(ACS):
             result = self._client.start_recording(**options.to_sdk_kwargs())
         started = StartedRecording(
-            recording_id=str(result.recording_id),
+            recording_id=canonical_recording_id(result.recording_id) or str(result.recording_id),
             state=str(result.recording_state or "inactive"),
             kind=str(getattr(result, "recording_kind", None) or "azureCommunicationServices"),
             options=options,

@@ -10,6 +10,7 @@ import threading
 import wave
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from devtools.devhost import DevHost
 from devtools.durable import DurableEngine, InMemoryStore
 from shared.recording_ids import recording_key
 from shared.settings import Settings
+from shared.worker_cache import reset_worker_caches
 from tests.support.api import on_recording
 from tests.support.archive import (
     EVENT_FUNCTION,
@@ -294,10 +296,8 @@ def deletes(emulator: AcsEmulator, recording_id: str) -> list[str]:
 
 @pytest.fixture
 def delete_source(app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared.settings import current_settings
-
     monkeypatch.setenv("ARCHIVE_DELETE_SOURCE", "true")
-    current_settings.cache_clear()
+    reset_worker_caches()
 
 
 def test_verified_archive_deletes_the_acs_copy_of_every_chunk(
@@ -369,12 +369,14 @@ def delete_content(engine: DurableEngine, recording_id: str) -> Any:
 def test_a_failed_rerun_does_not_erase_the_completed_manifest(
     host: DevHost, engine: DurableEngine, emulator: AcsEmulator, app_settings: Settings
 ) -> None:
-    from shared.archive.activities import record_archive
-    from shared.archive.store import read_manifest_document as read_manifest
+    from shared.archive.records import record_manifest
+    from shared.archive.states import ArchiveStatus
+    from shared.archive.store import read_manifest
 
     recording_id = record(emulator, seconds=2)
     manifest_name = archived(engine, recording_id)["output"]["manifest"]
     completed = read_manifest(app_settings, manifest_name)
     assert completed is not None
-    record_archive(app_settings, {**completed, "status": "Failed", "chunks": [], "errors": ["gone"]})
+    failed = replace(completed, status=ArchiveStatus.FAILED, chunks=(), errors=("gone",))
+    record_manifest(app_settings, failed)
     assert read_manifest(app_settings, manifest_name) == completed

@@ -14,6 +14,7 @@ import shared.archive.orchestration as orchestration
 from devtools.acs_emulator import AcsEmulator
 from devtools.devhost import DevHost
 from devtools.durable import DurableEngine
+from shared.archive.model import ArchiveProgress
 from shared.recording_ids import archive_instance_id
 from tests.support.archive import SECONDS_4CH, WAV_HEADER, archived, record
 
@@ -63,7 +64,7 @@ def test_a_batched_archive_ends_with_the_same_progress_status_as_an_unbatched_on
     recording_id = five_chunk_recording(emulator)
     status = archived(engine, recording_id)
     total = sum(c.content_length for c in emulator.recording_files(recording_id).chunks)
-    assert status["customStatus"] == orchestration.progress("done", CHUNKS, CHUNKS, total)
+    assert status["customStatus"] == ArchiveProgress("done", CHUNKS, CHUNKS, 0, total).to_json()
     assert status["output"]["chunks"] == CHUNKS
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import requests
 
 from devtools.devhost import DevHost
 from shared.recording.callback_events import RecordingCallbackEvent
-from shared.recording.catalog import Catalog, call_partition, recording_partition
+from shared.recording.catalog import Catalog
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
 from tests.support.functions import indexed_functions
@@ -118,50 +117,6 @@ def test_a_token_from_another_query_is_400(host: DevHost, entries: Catalog) -> N
 def test_two_filters_at_once_are_400(host: DevHost) -> None:
     response = listing(host, state="active", serverCallId="call-1")
     assert (response.status_code, response.json()["error"]["target"]) == (400, "state")
-
-
-def old_layout_recording(app_settings: Settings, recording_id: str, call: str, at: datetime) -> Any:
-    """An entity and call index row as the first layout wrote them: no index rows of the new layout."""
-    table = catalog(app_settings)._table
-    table.create_entity(
-        {
-            "PartitionKey": recording_partition(recording_id),
-            "RowKey": "recording",
-            "recordingId": recording_id,
-            "serverCallId": call,
-            "state": "inactive",
-            "createdAt": at.isoformat(),
-            "stateChanges": "[]",
-        }
-    )
-    from shared.recording.catalog_index import key_hash
-
-    table.create_entity(
-        {"PartitionKey": call_partition(call), "RowKey": key_hash(recording_id), "recordingId": recording_id}
-    )
-    return table
-
-
-def test_a_call_listed_from_the_old_layout_is_migrated_as_it_is_read(
-    host: DevHost, entries: Catalog, app_settings: Settings
-) -> None:
-    table = old_layout_recording(app_settings, "legacy", "call-old", T0)
-    seen(entries, "current", "active", T0 + timedelta(minutes=1), call="call-old")
-    assert ids(listing(host, serverCallId="call-old")) == ["current", "legacy"]
-    assert (
-        list(table.query_entities("PartitionKey eq @pk", parameters={"pk": call_partition("call-old")})) == []
-    )
-    assert ids(listing(host, serverCallId="call-old")) == ["current", "legacy"]
-
-
-def test_old_layout_recordings_appear_in_time_queries_after_a_backfill(
-    host: DevHost, entries: Catalog, app_settings: Settings
-) -> None:
-    old_layout_recording(app_settings, "legacy-time", "call-x", T0)
-    window = {"from": (T0 - timedelta(hours=1)).isoformat(), "to": (T0 + timedelta(hours=1)).isoformat()}
-    assert ids(listing(host, **window)) == []
-    assert entries.backfill() == 1
-    assert ids(listing(host, **window)) == ["legacy-time"]
 
 
 def walk(host: DevHost, **params: str) -> list[list[str]]:

@@ -19,13 +19,13 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from devtools.acs_emulator import AcsEmulator
-from shared.archive.events import ChunkJob
+from shared.archive.model import ChunkJob
 from shared.archive.store import archive_container
-from shared.archive.transfer import TransferOptions, archive_chunk
+from shared.archive.transfer import ChunkOutcome, TransferOptions, archive_chunk
 from shared.clients import call_automation_client
 from shared.errors import DownloadRefusedError, UntrustedHostError
 from shared.settings import Settings
-from tests.support.chunks import chunk_job
+from tests.support.chunks import chunk_job, chunk_task
 
 REPO = Path(__file__).resolve().parents[2]
 RANGE = 256 * 1024
@@ -54,11 +54,9 @@ def chunk(app_settings: Settings, emulator: AcsEmulator) -> Iterator[tuple[Chunk
     emulator.clear_faults()
 
 
-def transfer(settings: Settings, job: ChunkJob, **options: Any) -> Any:
+def transfer(settings: Settings, job: ChunkJob, **options: Any) -> ChunkOutcome:
     return archive_chunk(
-        job,
-        prefix=PREFIX,
-        format_hint=None,
+        chunk_task(job, PREFIX),
         acs=call_automation_client(settings.acs),
         container=archive_container(settings),
         # staged blocks unless a test asks otherwise: most of these tests are about ranges and blocks
@@ -76,9 +74,11 @@ def test_archived_bytes_equal_the_source_and_metadata_records_the_hash(
     job, source = chunk
     result = transfer(app_settings, job)
     container = archive_container(app_settings)
-    properties = container.get_blob_client(result.blob_name).get_blob_properties()
-    assert result.sha256 == source.content_sha256() == blob_sha256(container, result.blob_name)
-    assert properties.metadata["sha256"] == result.sha256
+    properties = container.get_blob_client(result.archived.blob_name).get_blob_properties()
+    assert (
+        result.archived.sha256 == source.content_sha256() == blob_sha256(container, result.archived.blob_name)
+    )
+    assert properties.metadata["sha256"] == result.archived.sha256
     assert int(properties.metadata["size"]) == properties.size == source.content_length
     assert properties.content_settings.content_type == "audio/wav"
 
@@ -88,7 +88,7 @@ def test_downloads_follow_the_recording_hosts_redirect_and_send_it_no_credential
 ) -> None:
     job, source = chunk
     emulator.clear_requests()
-    assert transfer(app_settings, job).sha256 == source.content_sha256()
+    assert transfer(app_settings, job).archived.sha256 == source.content_sha256()
     regional = [r for r in emulator.requests if r.headers.get("host") == emulator.regional_content_host]
     assert regional, "no download went through the regional host"
     assert all(r.status in (200, 206) and "authorization" not in r.headers for r in regional)
@@ -118,8 +118,10 @@ def test_a_server_ignoring_range_is_archived_whole_and_verified(
     emulator.clear_requests()
     result = transfer(app_settings, job)
     container = archive_container(app_settings)
-    assert result.sha256 == source.content_sha256() == blob_sha256(container, result.blob_name)
-    blocks, _ = container.get_blob_client(result.blob_name).get_block_list("committed")
+    assert (
+        result.archived.sha256 == source.content_sha256() == blob_sha256(container, result.archived.blob_name)
+    )
+    blocks, _ = container.get_blob_client(result.archived.blob_name).get_block_list("committed")
     assert len(blocks) == -(-source.content_length // RANGE)  # the same blocks as ranged reads give
     served = [r.status for r in emulator.requests if "/content/audio" in r.target and r.status != 302]
     assert set(served) == {200}
@@ -133,9 +135,9 @@ def test_a_range_ignoring_server_that_breaks_off_is_read_again_from_the_start(
     emulator.add_fault("reset", r"/content/audio", count=1, after_bytes=source.content_length // 2)
     result = transfer(app_settings, job, retry_delay_s=0.01)
     assert (
-        result.sha256
+        result.archived.sha256
         == source.content_sha256()
-        == blob_sha256(archive_container(app_settings), result.blob_name)
+        == blob_sha256(archive_container(app_settings), result.archived.blob_name)
     )
     assert emulator.faults[0].applied == 1
 
@@ -161,11 +163,11 @@ def test_a_chunk_under_the_single_put_size_is_one_put_blob_with_its_hash(
 ) -> None:
     job, source = chunk
     result = transfer(app_settings, job, single_put_bytes=source.content_length)
-    blob = archive_container(app_settings).get_blob_client(result.blob_name)
+    blob = archive_container(app_settings).get_blob_client(result.archived.blob_name)
     committed, uncommitted = blob.get_block_list("all")
     assert (committed, uncommitted) == ([], [])  # one Put Blob, no blocks
-    assert result.sha256 == source.content_sha256() == blob.get_blob_properties().metadata["sha256"]
-    assert result.sha256 == blob_sha256(archive_container(app_settings), result.blob_name)
+    assert result.archived.sha256 == source.content_sha256() == blob.get_blob_properties().metadata["sha256"]
+    assert result.archived.sha256 == blob_sha256(archive_container(app_settings), result.archived.blob_name)
 
 
 def test_two_single_puts_at_once_settle_on_one_blob(
@@ -178,10 +180,10 @@ def test_two_single_puts_at_once_settle_on_one_blob(
             pool.submit(transfer, app_settings, job, single_put_bytes=source.content_length) for _ in "ab"
         ]
         results = [run.result() for run in runs]
-    assert {result.sha256 for result in results} == {source.content_sha256()}
+    assert {result.archived.sha256 for result in results} == {source.content_sha256()}
     container = archive_container(app_settings)
     assert [blob.name for blob in container.list_blobs(name_starts_with=PREFIX)] == sorted(
-        {results[0].blob_name, results[0].metadata_blob_name}
+        {results[0].archived.blob_name, results[0].archived.metadata_blob_name}
     )
 
 
@@ -190,7 +192,7 @@ def test_a_second_run_skips_the_archived_chunk_without_rewriting_it(
 ) -> None:
     job, _ = chunk
     first = transfer(app_settings, job)
-    blob = archive_container(app_settings).get_blob_client(first.blob_name)
+    blob = archive_container(app_settings).get_blob_client(first.archived.blob_name)
     etag = blob.get_blob_properties().etag
     downloads_before = sum(1 for r in emulator.requests if "/content/audio" in r.path)
     second = transfer(app_settings, job)
@@ -238,9 +240,9 @@ def test_transfer_killed_mid_way_is_completed_by_a_retry_reusing_staged_blocks(
     result = transfer(app_settings, job)
     assert result.reused_blocks >= staged >= 3
     assert (
-        result.sha256
+        result.archived.sha256
         == source.content_sha256()
-        == blob_sha256(archive_container(app_settings), result.blob_name)
+        == blob_sha256(archive_container(app_settings), result.archived.blob_name)
     )
 
 
@@ -257,7 +259,8 @@ def test_a_reset_connection_is_retried_and_the_result_is_identical(
     job, source = chunk
     emulator.add_fault("reset", r"/content/audio", count=2, after_bytes=1000)
     result = transfer(app_settings, job, retry_delay_s=0.01)
-    assert result.sha256 == source.content_sha256()
+    assert result.archived.sha256 == source.content_sha256()
+    assert emulator.faults[0].applied == 2  # both resets happened: the retries were needed
 
 
 def test_a_truncated_body_is_retried_and_the_result_is_identical(
@@ -265,15 +268,21 @@ def test_a_truncated_body_is_retried_and_the_result_is_identical(
 ) -> None:
     job, source = chunk
     emulator.add_fault("truncate", r"/content/audio", count=2, after_bytes=5000)
-    assert transfer(app_settings, job, retry_delay_s=0.01).sha256 == source.content_sha256()
+    assert transfer(app_settings, job, retry_delay_s=0.01).archived.sha256 == source.content_sha256()
+    assert emulator.faults[0].applied == 2  # both bodies were cut short: the retries were needed
 
 
 def test_throttling_with_retry_after_is_waited_out(
     app_settings: Settings, chunk: tuple[ChunkJob, Any], emulator: AcsEmulator
 ) -> None:
+    """azure-core's own retry policy answers the first three 503s (it honours Retry-After too); the
+    fourth reaches the transfer, which must wait the server's 2 s, not its own 10 ms backoff."""
     job, source = chunk
-    emulator.add_fault("status", r"/content/audio", count=2, status=503, retry_after=0)
-    assert transfer(app_settings, job, retry_delay_s=0.01).sha256 == source.content_sha256()
+    emulator.add_fault("status", r"/content/audio", count=4, status=503, retry_after=2)
+    started = time.monotonic()
+    assert transfer(app_settings, job, retry_delay_s=0.01).archived.sha256 == source.content_sha256()
+    assert emulator.faults[0].applied == 4
+    assert time.monotonic() - started >= 3 * 2 + 2 - 0.5  # azure-core's three waits, then ours
 
 
 def test_a_persistent_refusal_fails_the_transfer_and_commits_nothing(
@@ -297,7 +306,7 @@ def test_archived_chunk_is_skipped_without_asking_acs_even_after_its_copy_is_del
     before = len(emulator.requests)
     again = transfer(app_settings, job)
     assert again.skipped
-    assert again.sha256 == source.content_sha256()
+    assert again.archived.sha256 == source.content_sha256()
     assert len(emulator.requests) == before
 
 

@@ -11,6 +11,7 @@ import pytest
 from devtools.acs_emulator import AcsEmulator
 from shared.recording.options import VALID_COMBINATIONS
 from shared.settings import Settings
+from shared.worker_cache import reset_worker_caches
 from tests.seed_examples import SEED_EXAMPLES, USER
 from tests.support.api import eventually, on_recording, start
 from tests.support.callback_receiver import Receiver
@@ -188,14 +189,11 @@ def test_body_over_64_kib_is_413(app_settings: Settings) -> None:
 def test_wrong_access_key_is_502_here_and_401_at_the_service(
     app_settings: Settings, emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch, call_id: str
 ) -> None:
-    from shared.clients import reset_clients
-    from shared.settings import current_settings
 
     wrong = emulator.connection_string.split("accesskey=")[0] + "accesskey=d3Jvbmcta2V5LXdyb25nLWtleQ=="
     monkeypatch.setenv("ACS_CONNECTION_STRING", wrong)
     monkeypatch.delenv("ACS_ENDPOINT", raising=False)  # the key path, also in the identity run
-    current_settings.cache_clear()
-    reset_clients()
+    reset_worker_caches()
     response = start({"serverCallId": call_id})
     assert (response.status_code, json_body(response)["error"]["code"]) == (
         502,
@@ -208,11 +206,10 @@ def test_wrong_access_key_is_502_here_and_401_at_the_service(
 def test_missing_setting_is_a_configuration_error_naming_it(
     app_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.settings import current_settings
 
     for name in ("ACS_CONNECTION_STRING", "ACS_ENDPOINT"):  # neither key nor identity
         monkeypatch.delenv(name, raising=False)
-    current_settings.cache_clear()
+    reset_worker_caches()
     response = start({"serverCallId": "x"})
     assert response.status_code == 500
     assert "ACS_CONNECTION_STRING" in json_body(response)["error"]["message"]

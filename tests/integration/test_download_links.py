@@ -18,7 +18,8 @@ import requests
 from devtools.acs_emulator import AcsEmulator
 from devtools.devhost import DevHost
 from devtools.durable import DurableEngine
-from shared.settings import Settings, current_settings
+from shared.settings import Settings
+from shared.worker_cache import reset_worker_caches
 from tests.support.archive import archived, record
 
 
@@ -107,7 +108,7 @@ def test_an_expired_link_is_refused_by_storage(
     host: DevHost, archived_recording: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ARCHIVE_LINK_LIFETIME_SECONDS", "3")
-    current_settings.cache_clear()
+    reset_worker_caches()
     url = link(host, archived_recording["recordingId"], 0).headers["Location"]
     assert requests.get(url, timeout=30).status_code == 200  # the same link, while it lives
     time.sleep(4)

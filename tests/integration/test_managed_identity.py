@@ -16,10 +16,11 @@ from devtools.acs_emulator import AcsEmulator
 from devtools.acs_emulator.entra import EntraIssuer, IdentityEndpoint
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk
-from shared.clients import call_automation_client, reset_clients
+from shared.clients import call_automation_client
 from shared.settings import Settings, current_settings
+from shared.worker_cache import reset_worker_caches
 from tests.support.api import start
-from tests.support.chunks import chunk_job
+from tests.support.chunks import chunk_job, chunk_task
 from tests.support.functions import json_body
 
 CLIENT_ID = "5b1a0c3e-0000-4000-8000-00000000c11e"
@@ -29,8 +30,7 @@ def use_identity(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -
     monkeypatch.delenv("ACS_CONNECTION_STRING", raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    current_settings.cache_clear()
-    reset_clients()
+    reset_worker_caches()
     return current_settings()
 
 
@@ -79,14 +79,12 @@ def test_a_download_with_identity_sends_the_token_to_acs_and_none_to_the_regiona
     job = chunk_job(source)
     with emulator.loopback_dns():
         result = archive_chunk(
-            job,
-            prefix="identity",
-            format_hint=None,
+            chunk_task(job, "identity"),
             acs=call_automation_client(identity.acs),
             container=archive_container(identity),
             options=TransferOptions(range_bytes=64 * 1024, in_flight=2),
         )
-    assert result.sha256 == source.content_sha256()
+    assert result.archived.sha256 == source.content_sha256()
     downloads: list[Any] = [r for r in emulator.requests if "/v1/objects/" in r.target]
     front = [r for r in downloads if r.headers["host"] == emulator.content_host]
     regional = [r for r in downloads if r.headers["host"] == emulator.regional_content_host]

@@ -15,6 +15,7 @@ from devtools.devhost import DevHost
 from devtools.durable import DurableEngine
 from shared.archive.retention import apply_retention
 from shared.settings import Settings, current_settings
+from shared.worker_cache import reset_worker_caches
 from tests.support.archive import archived, record
 from tests.support.functions import function_named
 
@@ -24,7 +25,7 @@ LATER = datetime.now(UTC) + timedelta(days=31)
 @pytest.fixture
 def retention_30_days(app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("ARCHIVE_RETENTION_DAYS", "30")
-    current_settings.cache_clear()
+    reset_worker_caches()
     return current_settings()
 
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devtools.acs_emulator import AcsEmulator
 from shared.settings import Settings
+from shared.worker_cache import reset_worker_caches
 from tests.reference import real_state_changed_event
 from tests.support.api import eventually, on_recording, start
 from tests.support.callback_receiver import Receiver
@@ -135,10 +136,9 @@ def test_malformed_callback_body_is_400_even_when_signed(
 def test_missing_resource_id_refuses_every_callback(
     app_settings: Settings, emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch, event: dict[str, Any]
 ) -> None:
-    from shared.settings import current_settings
 
     monkeypatch.delenv("ACS_RESOURCE_ID")
-    current_settings.cache_clear()
+    reset_worker_caches()
     response = post_callback([event], f"Bearer {emulator.sign_callback_token()}")
     assert response.status_code == 500
     assert "ACS_RESOURCE_ID" in json_body(response)["error"]["message"]
@@ -161,10 +161,9 @@ def test_unreachable_signing_keys_answer_503_so_acs_retries(
     app_settings: Settings, emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch, event: dict[str, Any]
 ) -> None:
     from devtools.ports import free_port
-    from shared.settings import current_settings
 
     monkeypatch.setenv("ACS_OPENID_CONFIGURATION_URL", f"https://127.0.0.1:{free_port()}/openid")
-    current_settings.cache_clear()
+    reset_worker_caches()
     response = post_callback([event], f"Bearer {emulator.sign_callback_token()}")
     assert (response.status_code, response.headers["Retry-After"]) == (503, "10")
 

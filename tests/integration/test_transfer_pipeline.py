@@ -15,13 +15,13 @@ import pytest
 
 from devtools.acs_emulator import AcsEmulator
 from shared.archive import transfer as transfer_module
-from shared.archive.events import ChunkJob
+from shared.archive.model import ChunkJob
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client
 from shared.errors import DownloadRefusedError, TransferError
 from shared.settings import Settings
-from tests.support.chunks import chunk_job
+from tests.support.chunks import chunk_job, chunk_task
 
 RANGE = 256 * 1024
 PREFIX = "2026/11/24/pipeline-test"
@@ -49,9 +49,7 @@ def transfer(
     settings: Settings, job: ChunkJob, in_flight: int, prefix: str = PREFIX, range_bytes: int = RANGE
 ) -> Any:
     return archive_chunk(
-        job,
-        prefix=prefix,
-        format_hint=None,
+        chunk_task(job, prefix),
         acs=call_automation_client(settings.acs),
         container=archive_container(settings),
         options=TransferOptions(range_bytes=range_bytes, in_flight=in_flight, single_put_bytes=0),
@@ -99,7 +97,7 @@ def test_the_next_range_is_downloaded_while_the_oldest_is_hashed(
     monkeypatch.setattr(transfer_module, "hashlib", SimpleNamespace(sha256=lambda: waiting))
     result = transfer(app_settings, job, in_flight=1)  # one download slot: hashing must not hold it
     assert (waiting.hashed, waiting.waited_in_vain) == (ranges, 0)
-    assert result.sha256 == source.content_sha256()
+    assert result.archived.sha256 == source.content_sha256()
 
 
 def test_ranged_reads_stay_within_in_flight_plus_one_ranges_of_memory(
@@ -155,7 +153,7 @@ def test_the_metadata_document_is_fetched_while_the_content_streams(
     assert content
     assert metadata
     assert content[0] < metadata[0]  # sequential, the content would wait for the slow metadata
-    assert result.sha256 == source.content_sha256()
+    assert result.archived.sha256 == source.content_sha256()
 
 
 def test_a_chunk_whose_metadata_failed_is_completed_by_its_retry_without_a_second_download(
@@ -168,9 +166,9 @@ def test_a_chunk_whose_metadata_failed_is_completed_by_its_retry_without_a_secon
     emulator.clear_faults()
     emulator.clear_requests()
     retried = transfer(app_settings, job, in_flight=2, prefix=f"{PREFIX}-retry")
-    stored = archive_container(app_settings).get_blob_client(retried.metadata_blob_name)
+    stored = archive_container(app_settings).get_blob_client(retried.archived.metadata_blob_name)
     assert stored.exists()
-    assert (retried.skipped, retried.sha256) == (True, source.content_sha256())
+    assert (retried.skipped, retried.archived.sha256) == (True, source.content_sha256())
     assert served_at(emulator, job.content_location) == []
 
 
@@ -183,9 +181,7 @@ def test_a_chunk_smaller_than_a_range_costs_its_own_size_in_memory_not_a_range(
     tracemalloc.start()
     try:
         archive_chunk(
-            job,
-            prefix=f"{PREFIX}-small",
-            format_hint=None,
+            chunk_task(job, f"{PREFIX}-small"),
             acs=call_automation_client(app_settings.acs),
             container=archive_container(app_settings),
             options=defaults,

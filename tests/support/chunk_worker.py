@@ -11,7 +11,7 @@ import json
 import sys
 
 from devtools.acs_emulator.loopback_dns import loopback_dns
-from shared.archive.events import ChunkJob
+from shared.archive.model import ChunkJob, ChunkTask
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk
 from shared.clients import call_automation_client
@@ -28,9 +28,7 @@ def main() -> None:
     )
     with loopback_dns("127.0.0.1", https_port=int(args["emulatorPort"])):
         archive_chunk(
-            ChunkJob.from_json(args["chunk"]),
-            prefix=args["prefix"],
-            format_hint=None,
+            ChunkTask(ChunkJob.from_json(args["chunk"]), args["prefix"], None),
             acs=call_automation_client(settings.acs),
             container=archive_container(settings),
             options=options,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devtools.acs_emulator.recording_files import RecordingChunk
-from shared.archive.events import ChunkJob
+from shared.archive.model import ChunkJob, ChunkTask
 
 
 def chunk_job(source: RecordingChunk) -> ChunkJob:
@@ -15,3 +15,9 @@ def chunk_job(source: RecordingChunk) -> ChunkJob:
         delete_location=source.delete_location,
         end_reason=source.end_reason,
     )
+
+
+def chunk_task(source: RecordingChunk | ChunkJob, prefix: str, format_hint: str | None = None) -> ChunkTask:
+    """The `archive_chunk` activity's input for one chunk."""
+    job = source if isinstance(source, ChunkJob) else chunk_job(source)
+    return ChunkTask(job, prefix, format_hint)

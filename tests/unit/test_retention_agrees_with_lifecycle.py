@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from shared.archive.retention import archive_prefix, is_due
+from shared.archive.model import ArchiveSummary
+from shared.archive.retention import is_due
+from shared.archive.states import ArchiveStatus
 from tests.unit.test_infra_bicep import INFRA
 
 MAIN = (INFRA / "main.bicep").read_text()
@@ -45,14 +47,20 @@ def test_zero_days_means_never_on_both_sides() -> None:
     assert Settings.from_env(env).retention_days == 0
 
 
+def summary(archived_at: datetime) -> ArchiveSummary:
+    return ArchiveSummary(
+        status=ArchiveStatus.COMPLETED,
+        prefix="2026/11/24/key",
+        manifest_blob_name="2026/11/24/key/manifest.json",
+        container="recordings",
+        chunks=1,
+        bytes=1,
+        source_deletion="notRequested",
+        archived_at=archived_at.isoformat(),
+    )
+
+
 def test_an_archive_is_due_by_when_it_was_archived_as_the_rule_counts_blob_creation() -> None:
     cutoff = NOW - timedelta(days=90)
-    archived_late = {"archivedAt": (cutoff + timedelta(hours=1)).isoformat()}
-    assert not is_due(archived_late, (cutoff - timedelta(hours=2)).isoformat(), cutoff)
-    assert is_due({"archivedAt": (cutoff - timedelta(seconds=1)).isoformat()}, None, cutoff)
-    assert is_due({}, (cutoff - timedelta(days=1)).isoformat(), cutoff)  # older summaries: by creation
-
-
-def test_the_prefix_deleted_is_the_manifests_folder() -> None:
-    assert archive_prefix({"manifestBlobName": "2026/11/24/key/manifest.json"}) == "2026/11/24/key/"
-    assert archive_prefix({}) is None
+    assert not is_due(summary(cutoff + timedelta(hours=1)), cutoff)
+    assert is_due(summary(cutoff - timedelta(seconds=1)), cutoff)

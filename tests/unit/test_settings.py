@@ -220,7 +220,7 @@ def test_links_live_15_minutes_and_retention_is_off_unless_set() -> None:
     assert (value.link_lifetime_seconds, value.retention_days, value.retention_dry_run) == (900, 0, False)
 
 
-@pytest.mark.parametrize("raw", ["0", "-5", "86401", "15m", "1.5"])
+@pytest.mark.parametrize("raw", ["0", "-5", "86401", "15m", "1.5", "²", "①", "9" * 5000])
 def test_a_link_lifetime_outside_one_second_to_one_day_is_refused_by_name(raw: str) -> None:
     with pytest.raises(SettingsError) as caught:
         settings(ARCHIVE_LINK_LIFETIME_SECONDS=raw)

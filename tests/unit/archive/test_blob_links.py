@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from shared.archive.blob_links import (
     CLOCK_SKEW,
+    DELEGATION_KEYS,
     DelegationKeys,
     content_disposition,
     file_name,
@@ -16,9 +18,10 @@ from shared.archive.blob_links import (
     validity,
 )
 from shared.archive.chunk_links import checked_index, verified_chunk
-from shared.archive.manifest import Manifest
 from shared.errors import ApiError
 from shared.settings import Settings
+from shared.worker_cache import reset_worker_caches
+from tests.unit.archive.test_model import archived, build, two_chunk_job
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ACS = "endpoint=https://myacs.communication.azure.com/;accesskey=c2VjcmV0LWtleS12YWx1ZQ=="
@@ -78,18 +81,10 @@ def test_a_chunk_index_outside_0_to_999_is_400(raw: str) -> None:
 
 
 def test_only_a_chunk_with_a_sha256_is_verified() -> None:
-    chunk = {"metadataBlobName": "m", "size": 1}
-    manifest = Manifest.from_json(
-        {
-            "recordingKey": "k",
-            "prefix": "p",
-            "chunks": [
-                {**chunk, "index": 0, "documentId": "d0", "blobName": "a", "sha256": None},
-                {**chunk, "index": 1, "documentId": "d1", "blobName": "b", "sha256": "f"},
-            ],
-        }
-    )
-    assert verified_chunk(manifest, 1).blob_name == "b"
+    job = two_chunk_job()
+    chunks = archived(job)
+    manifest = build(job, [chunks[0], replace(chunks[1], sha256="")])  # chunks come highest first
+    assert verified_chunk(manifest, 1).blob_name == "p/1.wav"
     with pytest.raises(ApiError) as caught:
         verified_chunk(manifest, 0)
     assert caught.value.status == 404
@@ -98,7 +93,8 @@ def test_only_a_chunk_with_a_sha256_is_verified() -> None:
 class CountingService:
     """Stands in for BlobServiceClient.get_user_delegation_key only (the Azurite tests use the real one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str = "https://one.blob.core.windows.net/") -> None:
+        self.url = url
         self.requests: list[tuple[datetime, datetime]] = []
 
     def get_user_delegation_key(self, start: datetime, expiry: datetime) -> object:
@@ -113,4 +109,21 @@ def test_a_delegation_key_is_reused_while_it_outlives_the_link_and_renewed_after
     assert first is again
     assert len(service.requests) == 1
     keys.key_for(service, NOW + timedelta(hours=2), NOW + timedelta(hours=2, minutes=15))
+    assert len(service.requests) == 2
+
+
+def test_a_delegation_key_signs_only_for_the_account_that_issued_it() -> None:
+    keys = DelegationKeys()
+    one, other = CountingService(), CountingService("https://other.blob.core.windows.net/")
+    key_of_one = keys.key_for(one, NOW, NOW + timedelta(minutes=15))  # type: ignore[arg-type]
+    key_of_other = keys.key_for(other, NOW, NOW + timedelta(minutes=15))  # type: ignore[arg-type]
+    assert key_of_one is not key_of_other
+    assert (len(one.requests), len(other.requests)) == (1, 1)
+
+
+def test_a_reset_forgets_the_workers_delegation_keys() -> None:
+    service = CountingService()
+    DELEGATION_KEYS.key_for(service, NOW, NOW + timedelta(minutes=15))  # type: ignore[arg-type]
+    reset_worker_caches()
+    DELEGATION_KEYS.key_for(service, NOW, NOW + timedelta(minutes=15))  # type: ignore[arg-type]
     assert len(service.requests) == 2

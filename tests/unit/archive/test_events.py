@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from shared.archive.events import ArchiveJob, parse_archive_event
+from shared.archive.events import parse_archive_event
+from shared.archive.model import ArchiveJob
 from shared.errors import InvalidEventError
-from shared.recording_ids import recording_key
+from shared.recording_ids import HASHED_KEY_MARK, recording_key
 from tests.reference import load
 
 DOCS = load("recording-file-status-updated.eventgrid.docs.json")["events"][0]
@@ -66,7 +67,7 @@ def test_recording_key_has_only_name_safe_characters() -> None:
 def test_without_a_recording_id_the_key_hashes_the_document_ids() -> None:
     job = parse(event_grid(subject="/recording/call/c1/serverCallId/s1"))
     assert job.recording_id is None
-    assert job.recording_key.startswith("d")
+    assert job.recording_key.startswith(HASHED_KEY_MARK)
     assert job.recording_key == parse(event_grid(subject="/recording/call/other")).recording_key
 
 

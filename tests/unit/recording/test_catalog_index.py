@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -26,9 +27,7 @@ def test_two_recordings_of_the_same_millisecond_get_different_row_keys() -> None
 
 
 def test_a_recording_is_indexed_by_month_state_archive_status_and_call() -> None:
-    keys = index_keys(
-        entity(state="inactive", serverCallId="call-1", archive=json.dumps({"status": "Completed"}))
-    )
+    keys = index_keys(entity(state="inactive", serverCallId="call-1", archiveStatus="Completed"))
     partitions = {partition for partition, _ in keys}
     assert {"t-202611", "s-inactive", "a-Completed"} <= partitions
     assert len(partitions) == 4
@@ -104,13 +103,12 @@ def test_a_query_parameter_given_empty_is_refused_not_ignored(name: str) -> None
 
 
 def test_the_archive_statuses_a_filter_accepts_are_the_ones_the_archive_writes() -> None:
-    # TODO(issue-21): one owner for archive statuses; until then this keeps the recording wing's copy true
-    from typing import get_args
-
-    from shared.archive.manifest import ArchiveStatus
+    # TODO(issue-21): the recording wing may not import the archive wing's ArchiveStatus, so
+    # catalog_index repeats its values; this keeps the copy true
+    from shared.archive.states import ArchiveStatus
     from shared.recording.catalog_index import ARCHIVE_STATUSES
 
-    assert set(ARCHIVE_STATUSES) == {*get_args(ArchiveStatus), "Expired"}
+    assert tuple(status.value for status in ArchiveStatus) == ARCHIVE_STATUSES
 
 
 def test_a_default_time_query_keeps_the_window_of_its_first_page() -> None:
@@ -122,8 +120,6 @@ def test_a_default_time_query_keeps_the_window_of_its_first_page() -> None:
 
 
 def test_a_token_whose_window_is_not_a_window_is_malformed() -> None:
-    import base64
-
     raw = base64.urlsafe_b64encode(json.dumps({"q": "x", "p": "t-202611", "r": "1", "w": [1, 2]}).encode())
     with pytest.raises(QueryError, match="malformed") as refused:
         parse_query({"continuationToken": raw.decode()}, now=NOW)

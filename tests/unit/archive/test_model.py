@@ -1,13 +1,16 @@
-"""The manifest's rules: when an archive is verified, which ACS copies may go, what may replace it."""
+"""The archive's shapes and the manifest's rules: when an archive is verified, which ACS copies may go,
+what may replace it, and how each shape crosses the wire."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from shared.archive.events import ArchiveJob
-from shared.archive.manifest import Manifest, build_manifest
-from shared.archive.transfer import ChunkArchive
+import pytest
+
+from shared.archive.model import ArchivedChunk, ArchiveJob, ArchiveRun, Manifest, build_manifest
+from shared.archive.states import ArchiveStatus
+from shared.wire import WireError
 from tests.unit.archive.test_events import event_grid, parse, with_chunk
 
 AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -20,28 +23,27 @@ def two_chunk_job() -> ArchiveJob:
     return parse(event_grid(data))
 
 
-def archived(job: ArchiveJob, *, indexes: tuple[int, ...] | None = None) -> list[ChunkArchive]:
+def archived(job: ArchiveJob, *, indexes: tuple[int, ...] | None = None) -> list[ArchivedChunk]:
     chosen = [c for c in job.chunks if indexes is None or c.index in indexes]
     return [
-        ChunkArchive(
-            chunk.index,
-            chunk.document_id,
-            f"p/{chunk.index}.wav",
-            f"p/{chunk.index}.json",
-            10 + chunk.index,
-            f"sha-{chunk.index}",
-            "audio/wav",
-            chunk.end_reason,
+        ArchivedChunk(
+            index=chunk.index,
+            document_id=chunk.document_id,
+            blob_name=f"p/{chunk.index}.wav",
+            metadata_blob_name=f"p/{chunk.index}.json",
+            size=10 + chunk.index,
+            sha256=f"sha-{chunk.index}",
+            content_type="audio/wav",
+            end_reason=chunk.end_reason,
             delete_location=chunk.delete_location,
         )
         for chunk in reversed(chosen)
     ]
 
 
-def build(job: ArchiveJob, chunks: list[ChunkArchive], errors: list[str] | None = None) -> Manifest:
+def build(job: ArchiveJob, chunks: list[ArchivedChunk], errors: list[str] | None = None) -> Manifest:
     return build_manifest(
         job,
-        prefix="p",
         instance_id=job.instance_id,
         recorded_at=AT,
         archived=chunks,
@@ -53,7 +55,11 @@ def build(job: ArchiveJob, chunks: list[ChunkArchive], errors: list[str] | None 
 def test_every_chunk_archived_and_no_error_is_completed_verified_and_pending_deletion() -> None:
     job = two_chunk_job()
     manifest = build(job, archived(job))
-    assert (manifest.status, manifest.verified, manifest.source_deletion) == ("Completed", True, "pending")
+    assert (manifest.status, manifest.verified, manifest.source_deletion) == (
+        ArchiveStatus.COMPLETED,
+        True,
+        "pending",
+    )
     assert [chunk.index for chunk in manifest.chunks] == [0, 1]
     assert manifest.total_bytes == 21
 
@@ -114,7 +120,7 @@ def test_the_manifest_round_trips_through_its_stored_json() -> None:
 
 
 def test_the_stored_json_has_the_documented_keys() -> None:
-    document = build(two_chunk_job(), archived(two_chunk_job())).to_json()
+    document = build(two_chunk_job(), archived(two_chunk_job())).document()
     assert set(document) == {
         "recordingId", "recordingKey", "serverCallId", "instanceId", "status", "eventId", "eventTime",
         "recordingStartTime", "recordingDurationMs", "sessionEndReason", "recordedAt", "prefix",
@@ -126,9 +132,33 @@ def test_the_stored_json_has_the_documented_keys() -> None:
     }  # fmt: skip
 
 
-def test_an_activity_result_recorded_before_delete_locations_keeps_its_acs_copy() -> None:
-    job = two_chunk_job()
-    old_results = [{k: v for k, v in a.to_json().items() if k != "delete_location"} for a in archived(job)]
-    manifest = build(job, [ChunkArchive.from_json(result) for result in old_results])
-    assert manifest.verified
-    assert manifest.source_deletable() == []
+def test_the_manifest_is_read_back_from_its_stored_document() -> None:
+    manifest = build(two_chunk_job(), archived(two_chunk_job()))
+    assert Manifest.from_json(manifest.document()) == manifest
+
+
+def test_an_archive_run_round_trips_with_every_chunk_and_the_stored_prefix() -> None:
+    run = ArchiveRun(job=two_chunk_job(), delete_source=True)
+    assert ArchiveRun.from_json(run.to_json()) == run
+    assert run.to_json()["job"]["prefix"] == run.job.prefix
+
+
+def test_every_payload_is_camel_case_on_the_wire() -> None:
+    wire = archived(two_chunk_job())[0].to_json()
+    assert {"documentId", "blobName", "deleteLocation", "sourceDeleted"} <= set(wire)
+    assert not any("_" in key for key in wire)
+
+
+def test_a_payload_of_the_wrong_shape_is_refused_with_the_field_named() -> None:
+    wire = archived(two_chunk_job())[0].to_json()
+    with pytest.raises(WireError, match=r"ArchivedChunk\.size must be int"):
+        ArchivedChunk.from_json({**wire, "size": "10"})
+    with pytest.raises(WireError, match=r"ArchivedChunk\.sha256 is missing"):
+        ArchivedChunk.from_json({k: v for k, v in wire.items() if k != "sha256"})
+
+
+def test_a_manifest_status_outside_the_archive_states_is_refused() -> None:
+    document = build(two_chunk_job(), archived(two_chunk_job())).document()
+    assert Manifest.from_json(document).status is ArchiveStatus.COMPLETED
+    with pytest.raises(WireError, match="status"):
+        Manifest.from_json({**document, "status": "completed"})

@@ -1,21 +1,14 @@
-"""The pure parts of the chunk transfer: range plan, block ids, Content-Range parsing."""
+"""The pure parts of reading from the recording host: the range plan, Content-Range, the checked answer."""
 
 from __future__ import annotations
 
-import base64
 import itertools
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.archive.transfer import (
-    _checked_span,
-    _RangeIgnoredError,
-    block_id,
-    parse_content_range,
-    plan_ranges,
-)
+from shared.archive.range_reads import RangeIgnoredError, checked_span, parse_content_range, plan_ranges
 from shared.errors import TransferError
 
 
@@ -33,17 +26,6 @@ def test_empty_content_has_no_ranges() -> None:
     assert plan_ranges(0, 100) == []
 
 
-def test_block_ids_are_deterministic_and_equally_long() -> None:
-    assert block_id(0, 10) == block_id(0, 10)
-    lengths = {len(block_id(offset, 4 * 2**20)) for offset in (0, 4 * 2**20, 10**12)}
-    assert len(lengths) == 1
-    assert len(base64.b64decode(block_id(10**12, 1))) <= 64
-
-
-def test_block_id_differs_for_a_different_range() -> None:
-    assert block_id(0, 10) != block_id(0, 11)
-
-
 def test_content_range_is_parsed() -> None:
     assert parse_content_range("bytes 0-61/62") == (0, 61, 62)
 
@@ -54,7 +36,7 @@ def test_malformed_content_range_is_none() -> None:
 
 
 class Answer:
-    """The two things `_checked_span` reads from an HTTP answer."""
+    """The two things `checked_span` reads from an HTTP answer."""
 
     def __init__(self, status: int, content_range: str | None = None, length: str | None = None) -> None:
         self.status_code = status
@@ -62,7 +44,7 @@ class Answer:
 
 
 def checked(answer: Answer, offset: int, length: int, total: int | None) -> tuple[int, int]:
-    return _checked_span(answer, offset, length, total)  # type: ignore[arg-type]
+    return checked_span(answer, offset, length, total)  # type: ignore[arg-type]
 
 
 def test_exact_range_answer_is_accepted() -> None:
@@ -86,7 +68,7 @@ def test_full_answer_to_the_first_range_of_a_small_file_is_accepted() -> None:
     ],
 )
 def test_a_whole_body_answer_to_a_range_switches_to_reading_it_in_order(answer: Answer, offset: int) -> None:
-    with pytest.raises(_RangeIgnoredError) as ignored:
+    with pytest.raises(RangeIgnoredError) as ignored:
         checked(answer, offset, 4096, None)
     assert ignored.value.total == 200_000_000
 

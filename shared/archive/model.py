@@ -1,0 +1,295 @@
+"""The archive's data shapes, and the manifest's rules (pure, no I/O).
+
+Everything that crosses the Durable boundary (orchestrator input, activity inputs and results,
+sub-orchestration inputs and results) or is stored (the job in `event.json`, the manifest) is a
+frozen dataclass here, written and read by one codec (shared.wire), camelCase on the wire.
+
+The manifest's rules live beside its shape because three places act on it: the orchestrator
+builds it, the `record_archive` activity writes it, and `DELETE .../content` reads and rewrites
+it. What "verified" means, which chunks may lose their ACS copy, and what may replace what are
+written here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Final, Literal, TypeVar
+
+from shared.archive.blob_layout import event_blob_name, manifest_blob_name
+from shared.archive.states import ArchiveStatus
+from shared.recording_ids import instance_id_of_key
+from shared.wire import from_wire, to_wire
+
+SourceDeletion = Literal["notRequested", "pending", "skippedArchiveFailed", "deleted"]
+Phase = Literal["archiving", "failed", "deletingSource", "done"]
+MAX_ERROR_LENGTH: Final = 500
+_Shape = TypeVar("_Shape", bound="_Wire")
+
+
+class _Wire:
+    """`to_json()` and `from_json()` for every shape here, through the one codec."""
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = to_wire(self)
+        return document
+
+    @classmethod
+    def from_json(cls: type[_Shape], data: object) -> _Shape:
+        return from_wire(cls, data)
+
+
+@dataclass(frozen=True)
+class ChunkJob(_Wire):
+    """One recording chunk to archive, as the event named it (URLs already allow-listed)."""
+
+    index: int
+    document_id: str
+    content_location: str
+    metadata_location: str
+    delete_location: str | None  # absent in some event versions: the ACS copy is then kept
+    end_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ArchiveJob(_Wire):
+    """Everything the archive needs, derived once from one event and stored as `event.json`."""
+
+    recording_key: str
+    recording_id: str | None
+    server_call_id: str | None
+    event_id: str
+    event_time: str
+    start_time: str
+    duration_ms: int | None
+    session_end_reason: str
+    format_hint: str | None
+    prefix: str  # where every blob of this archive lives (shared.archive.blob_layout)
+    chunks: tuple[ChunkJob, ...]
+
+    @property
+    def instance_id(self) -> str:
+        """The orchestration id: the same recording always maps to the same instance."""
+        return instance_id_of_key(self.recording_key)
+
+    @property
+    def event_blob_name(self) -> str:
+        return event_blob_name(self.prefix)
+
+
+@dataclass(frozen=True)
+class ArchivedChunk(_Wire):
+    """One chunk archived and verified: the `archive_chunk` activity's result and the manifest's entry."""
+
+    index: int
+    document_id: str
+    blob_name: str
+    metadata_blob_name: str
+    size: int
+    sha256: str
+    content_type: str
+    end_reason: str
+    delete_location: str | None
+    source_deleted: bool = False
+
+    @property
+    def source_deletable(self) -> bool:
+        """Verified here, still in ACS, and ACS said where to delete it."""
+        return bool(self.sha256) and self.delete_location is not None and not self.source_deleted
+
+
+@dataclass(frozen=True)
+class ChunkTask(_Wire):
+    """The `archive_chunk` activity's input."""
+
+    chunk: ChunkJob
+    prefix: str
+    format_hint: str | None
+
+
+@dataclass(frozen=True)
+class ChunkBatch(_Wire):
+    """Chunks archived together: in-line for a short recording, a sub-orchestration's input for a long one."""
+
+    chunks: tuple[ChunkJob, ...]
+    prefix: str
+    format_hint: str | None
+
+    def tasks(self) -> list[ChunkTask]:
+        return [ChunkTask(chunk, self.prefix, self.format_hint) for chunk in self.chunks]
+
+
+@dataclass(frozen=True)
+class BatchOutcome(_Wire):
+    """What one batch archived, and why it stopped short (a sub-orchestration's result)."""
+
+    archived: tuple[ArchivedChunk, ...]
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ArchiveRun(_Wire):
+    """The archive orchestration's input: the validated job, and whether to delete the ACS copy once
+    every chunk is verified."""
+
+    job: ArchiveJob
+    delete_source: bool
+
+
+@dataclass(frozen=True)
+class ArchiveProgress(_Wire):
+    """The orchestration's custom status: what `GET .../archive` shows while the archive runs."""
+
+    phase: Phase
+    chunks_done: int
+    chunks_total: int
+    chunks_failed: int
+    bytes_done: int
+
+
+@dataclass(frozen=True)
+class ArchiveResult(_Wire):
+    """The orchestration's output once the archive is verified."""
+
+    manifest: str  # the manifest's blob name
+    chunks: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Manifest(_Wire):
+    """The status document of one recording's archive, rewritten as the archive progresses."""
+
+    recording_id: str | None
+    recording_key: str
+    server_call_id: str | None
+    instance_id: str
+    status: ArchiveStatus
+    event_id: str
+    event_time: str
+    recording_start_time: str
+    recording_duration_ms: int | None
+    session_end_reason: str | None
+    recorded_at: str
+    prefix: str
+    chunks_expected: int
+    chunks: tuple[ArchivedChunk, ...]
+    source_deletion: SourceDeletion
+    errors: tuple[str, ...]
+
+    @property
+    def blob_name(self) -> str:
+        return manifest_blob_name(self.prefix)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(chunk.size for chunk in self.chunks)
+
+    @property
+    def verified(self) -> bool:
+        """Every expected chunk is archived once, each with its SHA-256: the only state in which
+        the ACS copy may be deleted."""
+        indexes = {chunk.index for chunk in self.chunks}
+        return (
+            self.status == ArchiveStatus.COMPLETED
+            and len(self.chunks) == self.chunks_expected == len(indexes)
+            and all(chunk.sha256 for chunk in self.chunks)
+        )
+
+    def verified_chunk(self, index: int) -> ArchivedChunk | None:
+        """Chunk `index` if it was archived and verified (it has a SHA-256): the only kind a
+        download link may name."""
+        for chunk in self.chunks:
+            if chunk.index == index and chunk.sha256 and chunk.blob_name:
+                return chunk
+        return None
+
+    def source_deletable(self) -> list[ArchivedChunk]:
+        """The chunks whose ACS copy may be deleted now: none unless the archive is verified."""
+        return [chunk for chunk in self.chunks if chunk.source_deletable] if self.verified else []
+
+    def with_source_deleted(self) -> Manifest:
+        """After every deletable chunk's ACS copy was deleted (or found already gone)."""
+        chunks = tuple(
+            replace(chunk, source_deleted=True) if chunk.delete_location else chunk for chunk in self.chunks
+        )
+        return replace(self, chunks=chunks, source_deletion="deleted")
+
+    def may_replace(self, previous: Manifest | None) -> bool:
+        """A completed manifest is never replaced by one that is not: a re-run that failed (say its
+        ACS copy expired) must not erase the record of a verified archive."""
+        return (
+            previous is None
+            or previous.status != ArchiveStatus.COMPLETED
+            or self.status == ArchiveStatus.COMPLETED
+        )
+
+    def summary(self, container: str) -> ArchiveSummary:
+        """What the catalog keeps of this manifest."""
+        return ArchiveSummary(
+            status=self.status,
+            prefix=self.prefix,
+            manifest_blob_name=self.blob_name,
+            container=container,
+            chunks=len(self.chunks),
+            bytes=self.total_bytes,
+            source_deletion=self.source_deletion,
+            archived_at=self.recorded_at,
+        )
+
+    def document(self) -> dict[str, Any]:
+        """The stored manifest (and `GET .../archive`'s `manifest`): the fields plus two derived ones."""
+        return {**self.to_json(), "manifestBlobName": self.blob_name, "totalBytes": self.total_bytes}
+
+
+@dataclass(frozen=True)
+class ArchiveSummary(_Wire):
+    """The catalog entry's `archive` (OpenAPI: CatalogEntry.archive): where the archive stands and
+    where its blobs are, without reading the manifest."""
+
+    status: ArchiveStatus
+    prefix: str
+    manifest_blob_name: str
+    container: str
+    chunks: int
+    bytes: int
+    source_deletion: SourceDeletion
+    archived_at: str
+    expired_at: str | None = None
+    previous_status: ArchiveStatus | None = None
+
+
+def build_manifest(
+    job: ArchiveJob,
+    *,
+    instance_id: str,
+    recorded_at: datetime,
+    archived: list[ArchivedChunk],
+    errors: list[str],
+    delete_source: bool,
+) -> Manifest:
+    """The manifest of one run of the orchestration: Completed only when every chunk arrived and
+    nothing failed; the ACS copy's deletion is pending only then."""
+    chunks = tuple(sorted(archived, key=lambda c: c.index))
+    complete = not errors and len(chunks) == len(job.chunks)
+    deletion: SourceDeletion = "notRequested"
+    if delete_source:
+        deletion = "pending" if complete else "skippedArchiveFailed"
+    return Manifest(
+        recording_id=job.recording_id,
+        recording_key=job.recording_key,
+        server_call_id=job.server_call_id,
+        instance_id=instance_id,
+        status=ArchiveStatus.COMPLETED if complete else ArchiveStatus.FAILED,
+        event_id=job.event_id,
+        event_time=job.event_time,
+        recording_start_time=job.start_time,
+        recording_duration_ms=job.duration_ms,
+        session_end_reason=job.session_end_reason,
+        recorded_at=recorded_at.isoformat(),
+        prefix=job.prefix,
+        chunks_expected=len(job.chunks),
+        chunks=chunks,
+        source_deletion=deletion,
+        errors=tuple(error[:MAX_ERROR_LENGTH] for error in errors),
+    )
