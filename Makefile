@@ -20,7 +20,7 @@ IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_
 run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
 	USE_FUNC=$(USE_FUNC) $(PY) -m devtools.stack
 
-demo: setup ## against a running `make run`: record a call, archive it, show the blobs
+demo: setup ## against a running `make run` (PORT=N: the one on N; else the only one): record a call, archive it, show the blobs
 	$(PY) -m devtools.demo
 
 bench: setup ## quick benchmarks (archive throughput and memory, cold start, control latency)
@@ -65,8 +65,12 @@ $(INFRA_VENV)/.installed: requirements-infra.txt
 	$(INFRA_PY) -m pip install --quiet -r requirements-infra.txt
 	touch $@
 
+# Azurite 3.37 needs Node 22 or later; package.json pins it from npm, so any Node that can run npm ci will do.
+# The checks say in one line what is missing (npm ci's own engine warnings are hidden by --loglevel=error).
 node_modules/.installed: package.json package-lock.json
+	@$(PYTHON) -m devtools.azurite check-npm
 	npm ci --no-audit --no-fund --loglevel=error
+	@$(PYTHON) -m devtools.azurite check-node
 	touch $@
 
 clean:

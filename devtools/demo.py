@@ -5,21 +5,26 @@ participant ordering through our API, pauses, resumes, stops, ends the call; the
 Event Grid-triggered archive with a progress bar and prints the catalog entry and the archived
 blobs with their sizes and SHA-256 (recomputed from the blobs, compared with the manifest); last,
 downloads chunk 0 through its download link and checks its SHA-256.
+
+`PORT=7072 make demo` talks to the stack on that port; without PORT, to the only one running. Whatever
+goes wrong ends in one line, never a traceback: no stack, a stale state file, a stack that stops answering.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import sys
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-STATE_FILE = Path(__file__).resolve().parents[1] / ".work" / "stack.json"
+from devtools.stack.state import NoStackError, choose_stack
+
 PARTICIPANTS = [f"8:acs:demo-resource_0000002a-0000-0000-0000-00000000000{i}" for i in range(1, 5)]
 SECONDS = 30.0
 
@@ -160,12 +165,32 @@ def _download_through_link(stack: Stack, recording_id: str, manifest: dict[str, 
 
 
 def main() -> int:
-    if not STATE_FILE.exists():
+    raw = os.environ.get("PORT", "").strip()
+    if raw and not re.fullmatch(r"[0-9]{1,5}", raw):
+        print(f"error: PORT={raw} is not a port number", file=sys.stderr)
+        return 2
+    try:
+        chosen = choose_stack(int(raw) if raw else None)
+    except NoStackError as missing:
+        print(missing, file=sys.stderr)
+        return 1
+    try:
+        run(Stack(chosen.state))
+    except requests.ConnectionError:
+        port = chosen.port
         print(
-            "The local stack is not running: start it with `make run` (in another terminal).", file=sys.stderr
+            f"error: the local stack on port {port} stopped answering: "
+            f"start it again (`PORT={port} make run`)",
+            file=sys.stderr,
         )
         return 1
-    run(Stack(json.loads(STATE_FILE.read_text())))
+    except OSError as error:  # requests' errors included, and a CA file removed under a running demo
+        print(
+            f"error: talking to the local stack on port {chosen.port} failed "
+            f"({type(error).__name__}: {error})",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

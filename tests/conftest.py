@@ -24,7 +24,7 @@ TESTS = Path(__file__).resolve().parent
 # Each one is registered in pyproject.toml.
 FOLDER_MARKERS = ("unit", "emulator", "durable", "integration", "e2e", "chaos", "hostile")
 # The dev tools' own tests (tests/devtools/<tool>) are marked by the tool they test.
-DEVTOOLS_MARKERS = {"emulator": "emulator", "durable": "durable", "devhost": "e2e"}
+DEVTOOLS_MARKERS = {"emulator": "emulator", "durable": "durable", "devhost": "e2e", "stack": "e2e"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

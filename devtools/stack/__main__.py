@@ -1,8 +1,11 @@
 """`make run`: Azurite + ACS emulator + the app on the local host, wired together; Ctrl-C stops all.
 
-Everything runs on loopback. Azurite is a child process in its own process group (ended on exit);
-the emulator, the Durable engine and the local host run in this process, so nothing is left
-behind. The stack's addresses and key are written to `.work/stack.json` for `make demo`.
+Everything runs on loopback. Azurite is a child process in its own session, stopped after the app and
+killed by the kernel if this process dies first; the emulator, the Durable engine and the local host
+run in this process. Every way a user stops it stops all of it, temporary files and state included
+(Ctrl-C, SIGTERM, SIGHUP from a closed terminal, `kill -INT` to make, which make does not forward:
+devtools/stack/lifetime.py). The stack's addresses and key are written to `.work/stack-<port>.json`
+for `make demo` (devtools/stack/state.py), so stacks on two ports never share one.
 """
 
 from __future__ import annotations
@@ -14,23 +17,24 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from devtools.acs_emulator import AcsEmulator
-from devtools.azurite import running_azurite
+from devtools.azurite import AzuriteUnavailableError, running_azurite
 from devtools.devhost.durable import durable_engine
 from devtools.devhost.host import DevHost, IndexingError, index_app
 from devtools.ports import port_in_use, wait_for_port
+from devtools.stack.lifetime import ParentWatch, StopSignals
+from devtools.stack.state import remove_state, write_state
 
 REPO = Path(__file__).resolve().parents[2]
-STATE_FILE = REPO / ".work" / "stack.json"
 EVENT_FUNCTION = "on_recording_file_status_updated"
 
 
@@ -57,31 +61,76 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("azure", "devtools.acs_emulator", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop = StopSignals().install()  # before anything starts: a stop during start-up cleans up too
     key = os.environ.get("DEVHOST_FUNCTION_KEY") or secrets.token_urlsafe(24)
     try:
-        return _run(args, key)
+        code = _run(args, key, _Stop(stop, ParentWatch()))
     except PortTakenError as taken:  # taken after the check above: the stack is already stopped
         print(taken, file=sys.stderr)
         return 2
+    except AzuriteUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except StopRequestedError:
+        code = 0
+    if code == 0:
+        _say("Stopped: the function app, the ACS emulator and Azurite are down.")
+    return code
 
 
-def _run(args: argparse.Namespace, key: str) -> int:
+class StopRequestedError(Exception):
+    """A stop was asked for during start-up; raised between steps, so what started is stopped in order."""
+
+
+class _Stop:
+    """The stop requests this process can see: its own signals and its parent's fate."""
+
+    def __init__(self, signals: StopSignals, parent: ParentWatch) -> None:
+        self.signals, self.parent = signals, parent
+
+    def reason(self) -> str | None:
+        return self.signals.received or self.parent.reason()
+
+    def check(self) -> None:
+        """Between start-up steps: stop now if asked to."""
+        reason = self.reason()
+        if reason is not None:
+            _say(f"\nStopping ({reason}) during start-up...")
+            raise StopRequestedError(reason)
+
+    def wait(self) -> str:
+        while (reason := self.reason()) is None:
+            time.sleep(0.25)
+        return reason
+
+
+def _say(text: str) -> None:
+    """Print, unless the terminal is gone (SIGHUP): then write nothing more to it."""
+    try:
+        print(text, flush=True)
+    except OSError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of this process
+
+
+def _run(args: argparse.Namespace, key: str, stop: _Stop) -> int:
     with ExitStack() as stack:
         azurite = stack.enter_context(running_azurite())
+        stop.check()
         with binding(EMULATOR, args.emulator_port):
             emulator = stack.enter_context(AcsEmulator(port=args.emulator_port))
         workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="stack-"))
         stack.enter_context(emulator.loopback_dns())
         _configure_environment(Path(workdir), emulator, azurite.connection_string, args.port, key)
+        stop.check()
         if args.func:
-            return _run_core_tools(emulator, args.port)
+            return _run_core_tools(emulator, args.port, stop)
         sys.path.insert(0, str(REPO))
         try:
             functions = index_app()
         except IndexingError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+        stop.check()
         engine = durable_engine(
             functions, storage=azurite.connection_string, host_json=REPO / "host.json"
         ).start()
@@ -92,14 +141,12 @@ def _run(args: argparse.Namespace, key: str) -> int:
             )
         host.start()
         stack.callback(host.stop)
-        stack.callback(STATE_FILE.unlink, missing_ok=True)
+        stop.check()
         emulator.add_event_webhook(host.event_grid_url(EVENT_FUNCTION), validate=True)
-        _write_state(host, emulator, azurite.connection_string)
+        stack.callback(remove_state, args.port)
+        _write_state(args.port, host, emulator, azurite.connection_string)
         _print_banner(host, emulator, azurite.blob_port, azurite.table_port)
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            print("\nStopping...", flush=True)
+        _say(f"\nStopping ({stop.wait()})...")
     return 0
 
 
@@ -188,7 +235,7 @@ def core_tools_settings(example: dict[str, Any], environ: Mapping[str, str], por
     return {"IsEncrypted": False, "Values": values}
 
 
-def _run_core_tools(emulator: AcsEmulator, port: int) -> int:
+def _run_core_tools(emulator: AcsEmulator, port: int, stop: _Stop) -> int:
     """`func start` with local.settings.json generated from the example and this stack's settings.
 
     Core Tools runs the app in its own worker process, where this process's loopback name
@@ -222,18 +269,17 @@ def _run_core_tools(emulator: AcsEmulator, port: int) -> int:
         flush=True,
     )
     func = subprocess.Popen([shutil.which("func") or "func", "start", "--port", str(port)], cwd=REPO)
-    try:
-        wait_for_port(port, timeout=120)
-        emulator.add_event_webhook(webhook, validate=True)
-        return func.wait()
-    except KeyboardInterrupt:
-        func.terminate()
-        func.wait(timeout=20)
-        return 0
-
-
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+    wait_for_port(port, timeout=120)
+    emulator.add_event_webhook(webhook, validate=True)
+    while func.poll() is None:
+        reason = stop.reason()
+        if reason is not None:
+            _say(f"\nStopping ({reason})...")
+            func.terminate()
+            func.wait(timeout=20)
+            return 0
+        time.sleep(0.25)
+    return func.returncode
 
 
 def _configure_environment(workdir: Path, emulator: AcsEmulator, storage: str, port: int, key: str) -> None:
@@ -255,7 +301,7 @@ def _configure_environment(workdir: Path, emulator: AcsEmulator, storage: str, p
     )
 
 
-def _write_state(host: DevHost, emulator: AcsEmulator, storage: str) -> None:
+def _write_state(port: int, host: DevHost, emulator: AcsEmulator, storage: str) -> None:
     state: dict[str, Any] = {
         "api": f"{host.base_url}/api",
         "functionKey": host.function_key,
@@ -264,9 +310,7 @@ def _write_state(host: DevHost, emulator: AcsEmulator, storage: str) -> None:
         "storage": storage,
         "container": os.environ.get("ARCHIVE_CONTAINER", "recordings"),
     }
-    STATE_FILE.parent.mkdir(exist_ok=True)
-    STATE_FILE.write_text(json.dumps(state, indent=2))
-    STATE_FILE.chmod(0o600)
+    write_state(port, state)
 
 
 def _print_banner(host: DevHost, emulator: AcsEmulator, blob_port: int, table_port: int) -> None:

@@ -6,6 +6,7 @@ with that same SHA-256 in its metadata, gets a link; a chunk of an archive delet
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -50,8 +51,10 @@ class ChunkLink:
 
 
 def checked_index(value: str | None) -> int:
-    """The route's `{index}`: a whole number up to the 999 chunks an event can name, else 400."""
-    if value is None or not value.isdigit() or int(value) > MAX_INDEX:
+    """The route's `{index}`: a whole number up to the 999 chunks an event can name, else 400.
+
+    ASCII digits only, at most three: str.isdigit() also takes `²` and `①`, which int() refuses."""
+    if value is None or not re.fullmatch(r"[0-9]{1,3}", value) or int(value) > MAX_INDEX:
         raise bad_request(f"The chunk index must be a whole number from 0 to {MAX_INDEX}.", "index")
     return int(value)
 

@@ -17,6 +17,7 @@ from shared.times import parse_time
 STATE_CHANGED: Final = "Microsoft.Communication.RecordingStateChanged"
 START_FAILED: Final = "Microsoft.Communication.StartRecordingFailed"
 KNOWN_TYPES: Final = frozenset({STATE_CHANGED, START_FAILED})
+START_FAILED_STATE: Final = "startFailed"  # the catalog's state for a StartRecordingFailed event
 MAX_EVENTS: Final = 100
 _MAX_TEXT: Final = 2048
 
@@ -76,7 +77,7 @@ def _parse_event(event: dict[str, Any], event_type: str, target: str) -> Recordi
     recording_id = canonical_recording_id(_text(data, "recordingId", f"{target}.data"))
     if recording_id is None:
         raise bad_request("data.recordingId is not a valid ACS recording id.", f"{target}.data.recordingId")
-    state = "startFailed" if event_type == START_FAILED else _text(data, "state", f"{target}.data")
+    state = START_FAILED_STATE if event_type == START_FAILED else _text(data, "state", f"{target}.data")
     server_call_id = data.get("serverCallId")
     return RecordingCallbackEvent(
         event_id=_text(event, "id", target),

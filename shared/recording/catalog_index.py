@@ -32,7 +32,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
+from azure.communication.callautomation import RecordingState
+
 from shared.errors import QueryError
+from shared.recording.callback_events import START_FAILED_STATE
 from shared.times import as_utc, parse_time
 
 Kind = Literal["time", "state", "archiveStatus", "serverCallId"]
@@ -44,6 +47,17 @@ _INVERT_FROM: Final = 10**13 - 1
 _ROW: Final = re.compile(r"^\d{13}-[0-9a-f]{40}$")
 _PREFIX: Final = {"time": "t-", "state": "s-", "archiveStatus": "a-", "serverCallId": "c-"}
 _VALUE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# What the filters can match: the states ACS reports (and ours for a start that failed), and the archive
+# statuses the catalog records. Any other value is a 400 listing these, never an empty 200.
+STATES: Final = (*(state.value for state in RecordingState), START_FAILED_STATE)
+# TODO(issue-21): the archive wing owns these (shared.archive.states.ArchiveStatus); the recording wing may
+# not import it, so they are repeated here (tests/unit/recording/test_catalog_index.py keeps them equal).
+ARCHIVE_STATUSES: Final = ("Completed", "Failed", "Expired")
+# The instants a row key can hold: 13 digits of milliseconds counted down from 10^13 - 1 (1970-01-01 to
+# 2286-11-20). A bound outside would make a 14-digit or negative key, which compares wrongly as text.
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = EARLIEST + timedelta(milliseconds=_INVERT_FROM)
+MAX_SERVER_CALL_ID: Final = 2048
 
 
 def key_hash(value: str) -> str:
@@ -149,9 +163,10 @@ class CatalogQuery:
         return months
 
     def row_range(self) -> tuple[str | None, str | None]:
-        """(lowest row key, highest row key exclusive) for `start <= createdAt < end`."""
-        low = f"{inverted_ms(self.end) + 1:013d}" if self.end else None
-        high = f"{inverted_ms(self.start) + 1:013d}" if self.start else None
+        """(lowest row key, highest row key exclusive) for `start <= createdAt < end` (both bounds lie in
+        EARLIEST..LATEST: parse_query)."""
+        low = _key_bound(inverted_ms(self.end) + 1) if self.end else None
+        high = _key_bound(inverted_ms(self.start) + 1) if self.start else None
         return low, high
 
     def fingerprint(self) -> str:
@@ -159,20 +174,21 @@ class CatalogQuery:
         return key_hash(text)[:16]
 
     def token(self, partition: str, after_row: str) -> str:
-        raw = json.dumps({"q": self.fingerprint(), "p": partition, "r": after_row}, separators=(",", ":"))
+        """The next page's token. A time query's carries its window, so a bound the first page defaulted
+        (`to`: now) stays the same on every page: rows created while paging neither shift nor repeat."""
+        data: dict[str, Any] = {"q": self.fingerprint(), "p": partition, "r": after_row}
+        if self.kind == "time":
+            data["w"] = [_iso(self.start), _iso(self.end)]
+        raw = json.dumps(data, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     def resume(self, token: str | None) -> tuple[str, str | None] | None:
         """(partition, row key to continue after) from a token of this same query; None: from the top."""
         if not token:
             return None
-        try:
-            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        except (binascii.Error, ValueError, UnicodeDecodeError):
-            raise QueryError("continuationToken", "The continuation token is malformed.") from None
+        data = _token_data(token)
         if (
-            not isinstance(data, dict)
-            or data.get("q") != self.fingerprint()
+            data.get("q") != self.fingerprint()
             or data.get("p") not in self.partitions()
             or not isinstance(data.get("r"), str)
             or not _ROW.fullmatch(data["r"])
@@ -183,8 +199,35 @@ class CatalogQuery:
         return str(data["p"]), str(data["r"])
 
 
+def _key_bound(inverted: int) -> str:
+    """A row-key bound for an inverted time. One past the oldest instant would have 14 digits and compare as
+    text below every key, so it becomes the string just above every key (`-` < `.`)."""
+    return f"{inverted:013d}" if inverted <= _INVERT_FROM else f"{_INVERT_FROM:013d}."
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _token_data(token: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise QueryError("continuationToken", "The continuation token is malformed.")
+    return data
+
+
+def _token_window(token: str | None) -> tuple[datetime, datetime] | None:
+    """The time window a time query's token was issued for (its first page's), or None."""
+    window = _token_data(token).get("w") if token else None
+    if window is None:
+        return None
+    if not isinstance(window, list) or len(window) != 2 or not all(isinstance(v, str) for v in window):
+        raise QueryError("continuationToken", "The continuation token is malformed.")
+    start, end = (_moment(value, "continuationToken") for value in window)
+    return start, end
 
 
 def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
@@ -196,15 +239,19 @@ def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
     if len(given) > 1:
         raise QueryError(given[1], "Give at most one of serverCallId, state and archiveStatus.")
     kind: Kind = given[0] if given else "time"  # type: ignore[assignment]
-    value = params.get(given[0], "").strip() if given else ""
-    if kind == "serverCallId" and len(value) > 2048:
-        raise QueryError(kind, "serverCallId is too long.")
-    if kind in ("state", "archiveStatus") and not _VALUE.fullmatch(value):
-        raise QueryError(kind, f"{kind} must be a single word such as active or Completed.")
+    raw = params.get(given[0], "") if given else ""
+    value = raw.strip()
+    if kind == "serverCallId":
+        _check_server_call_id(raw)  # before stripping: `id+` unencoded arrives as "id "
+    if kind == "state":
+        _check_one_of(kind, value, STATES)
+    if kind == "archiveStatus":
+        _check_one_of(kind, value, ARCHIVE_STATUSES)
     start, end = _time(params, "from"), _time(params, "to")
     if kind == "time":
-        end = end or now
-        start = start or end - DEFAULT_TIME_SPAN
+        window = _token_window(params.get("continuationToken"))  # the first page's, when paging
+        end = end or (window[1] if window else now)
+        start = start or (window[0] if window else max(end - DEFAULT_TIME_SPAN, EARLIEST))
         if end - start > MAX_TIME_SPAN:
             raise QueryError("from", "A time range may span at most 366 days.")
     if start and end and start >= end:
@@ -212,22 +259,66 @@ def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
     return CatalogQuery(kind, value, start, end, _page_size(params.get("pageSize")))
 
 
+def _check_one_of(name: str, value: str, accepted: tuple[str, ...]) -> None:
+    if value in accepted:
+        return
+    hint = next(
+        (f" (values are case-sensitive: {known}?)" for known in accepted if known.lower() == value.lower()),
+        "",
+    )
+    raise QueryError(name, f"{name} must be one of {', '.join(accepted)}{hint}.")
+
+
+def _check_server_call_id(value: str) -> None:
+    """No call id has a space: real ones are base64, and a `+` sent unencoded arrives as a space."""
+    if len(value) > MAX_SERVER_CALL_ID:
+        raise QueryError(
+            "serverCallId", f"serverCallId is too long (at most {MAX_SERVER_CALL_ID} characters)."
+        )
+    if " " in value:
+        raise QueryError(
+            "serverCallId",
+            "serverCallId contains a space, which no call id has: URL-encode the id "
+            "(an unencoded `+` arrives as a space; send it as %2B, `/` as %2F, `=` as %3D).",
+        )
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+        raise QueryError("serverCallId", "serverCallId must have no whitespace or control characters.")
+
+
 def _time(params: dict[str, str], name: str) -> datetime | None:
     raw = params.get(name, "").strip()
-    if not raw:
-        return None
+    return _moment(raw, name) if raw else None
+
+
+def _moment(raw: str, name: str) -> datetime:
+    """An ISO 8601 time with a zone, in UTC, within the instants a row key can hold; else 400 `name`."""
     try:
         moment = parse_time(raw)
     except ValueError:
         raise QueryError(name, f"{name} must be an ISO 8601 time such as 2026-11-24T10:00:00Z.") from None
     if moment.tzinfo is None:
         raise QueryError(name, f"{name} must carry a time zone (Z or +hh:mm).")
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00 is in year 0 in UTC
+        raise _out_of_range(name) from None
+    if not EARLIEST <= moment <= LATEST:
+        raise _out_of_range(name)
+    return moment
+
+
+def _out_of_range(name: str) -> QueryError:
+    earliest, latest = EARLIEST.isoformat()[:19], LATEST.isoformat()[:23]
+    return QueryError(
+        name, f"{name} must be between {earliest}Z and {latest}Z: a catalog entry's time lies in that range."
+    )
 
 
 def _page_size(raw: str | None) -> int:
     if raw is None or not raw.strip():
         return DEFAULT_PAGE_SIZE
-    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    digits = raw.strip()
+    # ASCII digits only: str.isdigit() takes `²` and `①`, which int() refuses, and int() takes `٣`
+    if not re.fullmatch(r"[0-9]{1,3}", digits) or not 1 <= int(digits) <= MAX_PAGE_SIZE:
         raise QueryError("pageSize", f"pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}.")
-    return int(raw)
+    return int(digits)

@@ -117,3 +117,125 @@ def test_a_token_from_another_query_is_400(host: DevHost, entries: Catalog) -> N
 def test_two_filters_at_once_are_400(host: DevHost) -> None:
     response = listing(host, state="active", serverCallId="call-1")
     assert (response.status_code, response.json()["error"]["target"]) == (400, "state")
+
+
+def walk(host: DevHost, **params: str) -> list[list[str]]:
+    """Every page of a listing, following its continuation token as a client would."""
+    pages: list[list[str]] = []
+    token: str | None = None
+    while len(pages) < 20:
+        response = listing(host, **params, **({"continuationToken": token} if token else {}))
+        pages.append(ids(response))
+        token = response.json()["continuationToken"]
+        if token is None:
+            return pages
+    raise AssertionError(f"still paging after 20 pages: {pages}")
+
+
+def test_the_default_listing_pages_through_the_window_of_its_first_page(
+    host: DevHost, entries: Catalog
+) -> None:
+    # issue 24: `to` defaulted to "now", which moved between pages, so the token never matched
+    now = datetime.now(UTC)
+    for minute in (3, 2, 1):
+        seen(entries, f"recent-{minute}", "active", now - timedelta(minutes=minute))
+    first = listing(host, pageSize="1")
+    assert ids(first) == ["recent-1"]
+    seen(entries, "while-paging", "active", datetime.now(UTC))  # after the first page: not in its window
+    token = first.json()["continuationToken"]
+    second = listing(host, pageSize="1", continuationToken=token)
+    assert ids(second) == ["recent-2"]
+    assert second.json()["query"]["to"] == first.json()["query"]["to"]  # the window is the first page's
+    assert walk(host, pageSize="1")[:1] == [["while-paging"]]  # a new listing starts a new window
+
+
+def test_a_default_listing_given_only_from_pages_too(host: DevHost, entries: Catalog) -> None:
+    now = datetime.now(UTC)
+    for minute in (3, 2, 1):
+        seen(entries, f"since-{minute}", "active", now - timedelta(minutes=minute))
+    since = (now - timedelta(hours=1)).isoformat()
+    assert walk(host, pageSize="2", **{"from": since}) == [["since-1", "since-2"], ["since-3"]]
+
+
+def refused(response: requests.Response, target: str) -> str:
+    """The 400's message, after checking it names `target`."""
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["target"] == target, error
+    return str(error["message"])
+
+
+@pytest.mark.parametrize(
+    ("params", "accepted"),
+    [
+        ({"state": "bogus"}, ["active", "inactive", "startFailed"]),
+        ({"state": "Active"}, ["active", "inactive", "startFailed"]),
+        ({"archiveStatus": "completed"}, ["Completed", "Failed", "Expired"]),
+        ({"archiveStatus": "Archived"}, ["Completed", "Failed", "Expired"]),
+    ],
+)
+def test_a_filter_value_that_cannot_match_is_400_listing_the_accepted_values(
+    host: DevHost, params: dict[str, str], accepted: list[str]
+) -> None:
+    # issue 24: `?state=bogus` and `?archiveStatus=completed` answered 200 with an empty list
+    (name,) = params
+    message = refused(listing(host, **params), name)
+    assert all(value in message for value in accepted), message
+
+
+@pytest.mark.parametrize("unencoded", ["aGk+dGhlcmU=", "aGVsbG8+", "+aGk"])
+def test_a_server_call_id_with_a_space_is_400_saying_to_url_encode_it(host: DevHost, unencoded: str) -> None:
+    # an unencoded `+` arrives as a space: `?serverCallId=aGk+dGhlcmU=` reads "aGk dGhlcmU=", and a
+    # trailing one must not be stripped into another id
+    response = requests.get(
+        f"{host.base_url}/api/recordings?serverCallId={unencoded}",
+        headers={"x-functions-key": host.function_key},
+        timeout=30,
+    )
+    message = refused(response, "serverCallId")
+    assert "%2B" in message, message
+
+
+def test_a_server_call_id_in_standard_base64_is_found_when_url_encoded(
+    host: DevHost, entries: Catalog
+) -> None:
+    call = "aHR0cHM6Ly9hcGkuZXhhbXBsZS9jb252L2E+Yj9jPWQ/ZT1m=="  # `+`, `/` and `=`, as real ids have
+    seen(entries, "encoded", "active", T0, call=call)
+    assert ids(listing(host, serverCallId=call)) == ["encoded"]  # requests encodes `+` as %2B
+
+
+@pytest.mark.parametrize("size", ["²", "¹", "①", "٣", "9" * 5000, "-1", "1e2", "0x10"])
+def test_a_page_size_that_is_no_plain_number_is_400(host: DevHost, size: str) -> None:
+    # issue 24: `²` passed str.isdigit() and then int() raised: a 500
+    refused(listing(host, pageSize=size), "pageSize")
+
+
+@pytest.mark.parametrize(
+    ("params", "target"),
+    [
+        ({"to": "0001-01-01T00:00:00Z"}, "to"),
+        ({"from": "0001-01-01T00:00:00Z", "to": "0001-02-01T00:00:00Z"}, "from"),
+        ({"archiveStatus": "Completed", "to": "0001-01-01T00:30:00+01:00"}, "to"),
+        ({"state": "active", "from": "9999-12-31T23:59:59-14:00"}, "from"),
+        ({"state": "active", "from": "1969-12-31T23:59:59Z"}, "from"),
+        ({"from": "1969-12-31T23:59:59Z", "to": "1970-01-02T00:00:00Z"}, "from"),
+        ({"state": "active", "to": "2286-11-20T17:46:40Z"}, "to"),
+    ],
+)
+def test_a_time_outside_what_the_catalog_can_hold_is_400_naming_it(
+    host: DevHost, params: dict[str, str], target: str
+) -> None:
+    # issue 24: year 1 overflowed (a 500), and 1969 made a 14-digit row-key bound that compares as
+    # text below every 13-digit key (an empty page, silently)
+    message = refused(listing(host, **params), target)
+    assert "1970-01-01T00:00:00Z" in message, message
+
+
+def test_a_range_from_the_first_instant_the_catalog_holds_finds_its_recordings(
+    host: DevHost, entries: Catalog
+) -> None:
+    seen(entries, "epoch-listed", "active", T0)
+    assert ids(listing(host, state="active", **{"from": "1970-01-01T00:00:00Z"})) == ["epoch-listed"]
+    assert ids(listing(host, state="active", to="1970-01-01T00:00:00Z")) == []  # found by tests/hostile
+    window = {"from": "1970-01-01T00:00:00Z", "to": "1970-01-31T00:00:00Z"}
+    assert ids(listing(host, **window)) == []

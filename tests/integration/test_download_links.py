@@ -180,3 +180,10 @@ def test_no_log_line_carries_the_signature(
     logged = "\n".join(f"{r.getMessage()} {r.args}" for r in caplog.records)
     assert caplog.records  # the host did log the requests
     assert not [s for s in signatures if s in logged or json.dumps(s) in logged]
+
+
+@pytest.mark.parametrize("index", ["²", "¹", "①", "٣", "9" * 5000, "-1", "+1", " 1"])
+def test_an_index_that_is_no_plain_number_is_400(host: DevHost, index: str) -> None:
+    # issue 24: `²`, `①` and 5,000 digits pass str.isdigit(), then int() raised: a 500
+    response = link(host, "bm9uZQ", index)
+    assert (response.status_code, response.json()["error"]["target"]) == (400, "index"), response.text
