@@ -9,6 +9,7 @@ import azure.functions as func
 
 from blueprints import blueprint
 from shared.archive.records import files_due_after_stop
+from shared.archive.states import ArchiveStatus
 from shared.http import api_handler, empty_response, json_response, read_json
 from shared.recording.catalog_table import list_catalog
 from shared.recording.control import RecordingControl
@@ -76,4 +77,7 @@ def stop_recording(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="recordings", methods=["GET"])
 @api_handler
 def list_recordings(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(list_catalog(current_settings(), dict(req.params), datetime.now(UTC)))
+    statuses = [status.value for status in ArchiveStatus]  # the archive wing owns them
+    return json_response(
+        list_catalog(current_settings(), dict(req.params), datetime.now(UTC), archive_statuses=statuses)
+    )

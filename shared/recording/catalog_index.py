@@ -28,6 +28,7 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -50,9 +51,6 @@ _VALUE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # What the filters can match: the states ACS reports (and ours for a start that failed), and the archive
 # statuses the catalog records. Any other value is a 400 listing these, never an empty 200.
 STATES: Final = (*(state.value for state in RecordingState), START_FAILED_STATE)
-# TODO(issue-21): the archive wing owns these (shared.archive.states.ArchiveStatus); the recording wing may
-# not import it, so they are repeated here (tests/unit/recording/test_catalog_index.py keeps them equal).
-ARCHIVE_STATUSES: Final = ("Completed", "Failed", "Expired")
 # The instants a row key can hold: 13 digits of milliseconds counted down from 10^13 - 1 (1970-01-01 to
 # 2286-11-20). A bound outside would make a 14-digit or negative key, which compares wrongly as text.
 EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -230,8 +228,12 @@ def _token_window(token: str | None) -> tuple[datetime, datetime] | None:
     return start, end
 
 
-def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
-    """The query of `GET /api/recordings?...` (one of serverCallId, state, archiveStatus, or a time range)."""
+def parse_query(
+    params: dict[str, str], *, now: datetime, archive_statuses: Sequence[str] = ()
+) -> CatalogQuery:
+    """The query of `GET /api/recordings?...` (one of serverCallId, state, archiveStatus, or a time range).
+    `archive_statuses`: the values an `archiveStatus` filter may take; the archive wing owns them
+    (shared.archive.states), and the recording wing may not import it, so the caller passes them."""
     for name in ("serverCallId", "state", "archiveStatus", "from", "to", "pageSize", "continuationToken"):
         if name in params and not params[name].strip():  # `?to=` is a mistake, not "no bound"
             raise QueryError(name, f"{name} must not be empty; leave it out instead.")
@@ -246,7 +248,7 @@ def parse_query(params: dict[str, str], *, now: datetime) -> CatalogQuery:
     if kind == "state":
         _check_one_of(kind, value, STATES)
     if kind == "archiveStatus":
-        _check_one_of(kind, value, ARCHIVE_STATUSES)
+        _check_one_of(kind, value, tuple(archive_statuses))
     start, end = _time(params, "from"), _time(params, "to")
     if kind == "time":
         window = _token_window(params.get("continuationToken"))  # the first page's, when paging

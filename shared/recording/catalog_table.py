@@ -8,6 +8,7 @@ inside `upstream(STORAGE)` that becomes a 502/503/504 naming Azure Storage.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,9 +47,13 @@ def catalog_entry(settings: Settings, recording_id: str) -> dict[str, Any] | Non
         return None
 
 
-def list_catalog(settings: Settings, params: dict[str, str], now: datetime) -> dict[str, Any]:
+def list_catalog(
+    settings: Settings, params: dict[str, str], now: datetime, *, archive_statuses: Sequence[str]
+) -> dict[str, Any]:
     """`GET /api/recordings`: a page of the catalog, newest first, by call, state, archive status or time."""
-    query = parse_query(params, now=now)  # a QueryError is a 400 naming the parameter (shared.errors)
+    query = parse_query(
+        params, now=now, archive_statuses=archive_statuses
+    )  # a QueryError is a 400 naming the parameter (shared.errors)
     token = params.get("continuationToken") or None
     with upstream(STORAGE):
         entries, next_token = catalog(settings).query(query, token)

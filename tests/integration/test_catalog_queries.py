@@ -170,8 +170,8 @@ def refused(response: requests.Response, target: str) -> str:
     [
         ({"state": "bogus"}, ["active", "inactive", "startFailed"]),
         ({"state": "Active"}, ["active", "inactive", "startFailed"]),
-        ({"archiveStatus": "completed"}, ["Completed", "Failed", "Expired"]),
-        ({"archiveStatus": "Archived"}, ["Completed", "Failed", "Expired"]),
+        ({"archiveStatus": "completed"}, ["AwaitingFiles", "Overdue", "Retrying", "Completed", "Lost"]),
+        ({"archiveStatus": "Failed"}, ["AwaitingFiles", "Overdue", "Retrying", "Completed", "Lost"]),
     ],
 )
 def test_a_filter_value_that_cannot_match_is_400_listing_the_accepted_values(

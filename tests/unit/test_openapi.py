@@ -102,3 +102,15 @@ def test_starting_a_recording_on_a_call_already_recorded_documents_the_409() -> 
     response = operations()[("/recordings", "post")]["responses"]["409"]
     assert "Conflict" in response["description"]
     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_the_archive_statuses_documented_are_the_ones_the_archive_owns() -> None:
+    from shared.archive.states import ArchiveStatus
+
+    document = json.loads(OPENAPI.read_text())
+    (listing,) = [
+        p for p in document["paths"]["/recordings"]["get"]["parameters"] if p["name"] == "archiveStatus"
+    ]
+    status = document["components"]["schemas"]["ArchiveStatus"]["properties"]["status"]
+    assert listing["schema"]["enum"] == [s.value for s in ArchiveStatus]
+    assert status["enum"] == [*(s.value for s in ArchiveStatus), None]

@@ -102,13 +102,12 @@ def test_a_query_parameter_given_empty_is_refused_not_ignored(name: str) -> None
     assert refused.value.target == name
 
 
-def test_the_archive_statuses_a_filter_accepts_are_the_ones_the_archive_writes() -> None:
-    # TODO(issue-21): the recording wing may not import the archive wing's ArchiveStatus, so
-    # catalog_index repeats its values; this keeps the copy true
-    from shared.archive.states import ArchiveStatus
-    from shared.recording.catalog_index import ARCHIVE_STATUSES
-
-    assert tuple(status.value for status in ArchiveStatus) == ARCHIVE_STATUSES
+def test_an_archive_status_filter_accepts_only_the_statuses_its_caller_names() -> None:
+    accepted = ("Completed", "Lost")
+    assert parse_query({"archiveStatus": "Lost"}, now=NOW, archive_statuses=accepted).value == "Lost"
+    with pytest.raises(QueryError) as refused:
+        parse_query({"archiveStatus": "Failed"}, now=NOW, archive_statuses=accepted)
+    assert refused.value.target == "archiveStatus"
 
 
 def test_a_default_time_query_keeps_the_window_of_its_first_page() -> None:
