@@ -51,9 +51,8 @@ def file_name(recording_start: str, recording_key: str, index: int, blob_name: s
     """`recording-2026-11-24-1f3a9c20b7-000.wav`: sortable by day, tells recordings apart (real ids are
     base64 of one JSON shape and share their first 30-odd characters, so a hash of the id, not a prefix),
     numbers the chunk and keeps the extension."""
-    extension = (
-        ".metadata.json" if blob_name.endswith(".metadata.json") else "." + blob_name.rsplit(".", 1)[-1]
-    )
+    last = blob_name.rsplit(".", 1)[-1]
+    extension = f".metadata.{last}" if ".metadata." in blob_name.rsplit("/", 1)[-1] else f".{last}"
     day = _UNSAFE_FILE_CHARACTERS.sub("", recording_start[:10]) or "undated"
     tag = hashlib.sha256(recording_key.encode()).hexdigest()[:10]
     return f"recording-{day}-{tag}-{index:03d}{_UNSAFE_FILE_CHARACTERS.sub('', extension)}"

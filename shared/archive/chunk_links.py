@@ -16,7 +16,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from shared.archive.blob_links import BlobLink, blob_link, file_name, signing_mode
 from shared.archive.model import ArchivedChunk, Manifest
-from shared.archive.records import archive_summary
+from shared.archive.records import archive_summary, no_archive
 from shared.archive.states import RETIRED
 from shared.archive.store import read_manifest
 from shared.clients import blob_service_client
@@ -30,23 +30,42 @@ MAX_INDEX: Final = 999
 
 
 @dataclass(frozen=True)
+class LinkedBlob:
+    """The one blob a link names, as the manifest describes it: the media, or its metadata document."""
+
+    name: str
+    size: int | None
+    sha256: str | None
+    content_type: str | None
+
+    @classmethod
+    def of(cls, chunk: ArchivedChunk, *, metadata: bool) -> LinkedBlob:
+        if not metadata:
+            return cls(chunk.blob_name, chunk.size, chunk.sha256, chunk.content_type or None)
+        raw = chunk.metadata_problem == "notJson"
+        content_type = "application/octet-stream" if raw else "application/json"
+        return cls(chunk.metadata_blob_name, chunk.metadata_size, chunk.metadata_sha256, content_type)
+
+
+@dataclass(frozen=True)
 class ChunkLink:
-    """The link to one archived chunk (or its metadata) and the manifest entry it was checked against."""
+    """The link to one archived blob of a chunk and what the manifest says of that blob."""
 
     link: BlobLink
     chunk: ArchivedChunk
-    blob_name: str
+    blob: LinkedBlob
 
     def to_json(self) -> dict[str, Any]:
         return {
             "url": self.link.url,
             "expiresOn": self.link.expires_on.isoformat(),
             "fileName": self.link.file_name,
-            "blobName": self.blob_name,
+            "blobName": self.blob.name,
             "index": self.chunk.index,
-            "size": self.chunk.size,
-            "sha256": self.chunk.sha256,
-            "contentType": self.chunk.content_type or None,
+            "size": self.blob.size,
+            "sha256": self.blob.sha256,
+            "contentType": self.blob.content_type,
+            "metadataProblem": self.chunk.metadata_problem,
         }
 
 
@@ -63,7 +82,7 @@ def verified_chunk(manifest: Manifest, index: int) -> ArchivedChunk:
     """The manifest's verified entry for chunk `index`, else 404."""
     chunk = manifest.verified_chunk(index)
     if chunk is None:
-        raise not_found(f"Chunk {index} of this recording is not archived and verified.", "index")
+        raise _no_chunk(index)
     return chunk
 
 
@@ -75,34 +94,39 @@ def chunk_link(
     with upstream(STORAGE):
         summary = archive_summary(settings, recording_id)
         if summary is None:
-            raise not_found("No archive exists for this recording.", "recordingId")
+            raise no_archive(settings, recording_id, "No archive exists for this recording yet.")
         if summary.status in RETIRED:
             raise _expired()
         if summary.manifest_blob_name is None:
-            raise not_found(f"Chunk {index} of this recording is not archived and verified.", "index")
+            raise _no_chunk(index)
         manifest = read_manifest(settings, summary.manifest_blob_name)
         if manifest is None:
             raise _expired()
         chunk = verified_chunk(manifest, index)
+        if metadata and chunk.metadata_problem == "unavailable":
+            raise not_found(
+                f"Chunk {index}'s metadata document could not be read from ACS.",
+                "index",
+                code="ChunkNotFound",
+            )
         service = blob_service_client(settings.storage)
-        blob_name = chunk.metadata_blob_name if metadata else chunk.blob_name
+        target = LinkedBlob.of(chunk, metadata=metadata)
         _require_archived(service, settings.archive_container, chunk.blob_name, chunk.sha256)
+        if metadata and target.sha256:
+            _require_archived(service, settings.archive_container, target.name, target.sha256)
         link = blob_link(
             service,
             signing_mode(settings.storage),
             settings.archive_container,
-            blob_name,
+            target.name,
             now=now,
             lifetime_seconds=settings.link_lifetime_seconds,
             download_name=file_name(
-                manifest.recording_start_time,
-                manifest.recording_key,
-                index,
-                blob_name,
+                manifest.recording_start_time, manifest.recording_key, index, target.name
             ),
-            content_type="application/json" if metadata else (chunk.content_type or None),
+            content_type=target.content_type,
         )
-    return ChunkLink(link=link, chunk=chunk, blob_name=blob_name)
+    return ChunkLink(link=link, chunk=chunk, blob=target)
 
 
 def _require_archived(service: BlobServiceClient, container: str, blob_name: str, sha256: str) -> None:
@@ -112,7 +136,17 @@ def _require_archived(service: BlobServiceClient, container: str, blob_name: str
     except ResourceNotFoundError:
         raise _expired() from None
     if (properties.metadata or {}).get("sha256") != sha256:
-        raise not_found("The archived chunk does not match its manifest; it is not offered.", "index")
+        raise not_found(
+            "The archived chunk does not match its manifest; it is not offered.",
+            "index",
+            code="ChunkNotFound",
+        )
+
+
+def _no_chunk(index: int) -> ApiError:
+    return not_found(
+        f"Chunk {index} of this recording is not archived and verified.", "index", code="ChunkNotFound"
+    )
 
 
 def _expired() -> ApiError:

@@ -104,6 +104,21 @@ def test_the_metadata_link_serves_the_chunks_metadata_document(
     assert requests.get(response.headers["Location"], timeout=30).json() == chunk.metadata
 
 
+def test_the_metadata_links_description_is_the_metadata_documents_own(
+    host: DevHost, archived_recording: dict[str, Any], emulator: AcsEmulator
+) -> None:
+    # issue 24: `.../metadata?redirect=false` reported the media's size, SHA-256 and content type
+    recording_id = archived_recording["recordingId"]
+    described = link(host, recording_id, 0, "/metadata", redirect="false").json()
+    served = requests.get(described["url"], timeout=30).content
+    assert (described["size"], described["sha256"], described["contentType"]) == (
+        len(served),
+        hashlib.sha256(served).hexdigest(),
+        "application/json",
+    )
+    assert described["fileName"].endswith("-000.metadata.json")
+
+
 def test_an_expired_link_is_refused_by_storage(
     host: DevHost, archived_recording: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,7 +155,7 @@ def test_a_link_is_read_only(host: DevHost, archived_recording: dict[str, Any]) 
 
 def test_a_link_for_an_unknown_recording_is_404(host: DevHost, app_settings: Settings) -> None:
     response = link(host, "bm9uZQ", 0)
-    assert (response.status_code, response.json()["error"]["code"]) == (404, "NotFound")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "RecordingNotFound")
 
 
 def test_a_link_for_an_index_the_archive_does_not_have_is_404(
