@@ -86,8 +86,10 @@ def bad_request(message: str, target: str | None = None, *, code: str = "Invalid
     return ApiError(HTTPStatus.BAD_REQUEST, code, message, target)
 
 
-def not_found(message: str, target: str | None = None) -> ApiError:
-    return ApiError(HTTPStatus.NOT_FOUND, "NotFound", message, target)
+def not_found(message: str, target: str | None = None, *, code: str) -> ApiError:
+    """A 404 with the code that says what is missing (README: error codes): RecordingNotFound,
+    CallNotFound, ArchiveNotFound, ChunkNotFound."""
+    return ApiError(HTTPStatus.NOT_FOUND, code, message, target)
 
 
 class SettingsError(Exception):

@@ -19,7 +19,7 @@ from typing import Any, Final
 from shared.archive.model import ArchiveJob, ArchiveSummary, Manifest
 from shared.archive.states import IN_FLIGHT_STATUSES, ArchiveStatus, may_become
 from shared.archive.store import read_job, read_manifest, write_job, write_manifest
-from shared.errors import STORAGE, upstream
+from shared.errors import STORAGE, ApiError, not_found, upstream
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
 
@@ -188,6 +188,14 @@ def mark_expired(settings: Settings, recording_id: str, at: datetime) -> bool:
         return replace(current, status=ArchiveStatus.EXPIRED, since=at.isoformat(), expired_at=at.isoformat())
 
     return _apply(settings, recording_id, expired)
+
+
+def no_archive(settings: Settings, recording_id: str, message: str) -> ApiError:
+    """The 404 for a recording without the archive asked for: ArchiveNotFound when the catalog knows
+    the recording, RecordingNotFound when nothing here knows the id."""
+    if catalog(settings).read(recording_id) is None:
+        return not_found("No recording with this id is known here.", "recordingId", code="RecordingNotFound")
+    return not_found(message, "recordingId", code="ArchiveNotFound")
 
 
 def archive_summary(settings: Settings, recording_id: str) -> ArchiveSummary | None:

@@ -17,10 +17,10 @@ from typing import Any
 from shared.archive.durable import DurableClient, current_runtime_status
 from shared.archive.model import ArchiveJob
 from shared.archive.orchestration import WAKE_EVENT
-from shared.archive.records import archive_summary, stored_job
+from shared.archive.records import archive_summary, no_archive, stored_job
 from shared.archive.start import start_archive
 from shared.archive.states import IN_FLIGHT, ArchiveStatus, RuntimeStatus
-from shared.errors import STORAGE, ApiError, not_found, upstream
+from shared.errors import STORAGE, ApiError, upstream
 from shared.recording_ids import archive_instance_id
 from shared.settings import Settings
 
@@ -82,7 +82,9 @@ async def rerun_archive(settings: Settings, client: DurableClient, recording_id:
             "woken": True,
         }
     if job is None:
-        raise not_found("No archive event has been received for this recording.", "recordingId")
+        raise await asyncio.to_thread(
+            no_archive, settings, recording_id, "No file event has been received for this recording yet."
+        )
     outcome = await start_archive(settings, client, job, at=datetime.now(UTC), rerun=True)
     if outcome == "alreadyActive":  # a concurrent re-run or redelivery won the race
         raise ApiError(_RUNNING.status, _RUNNING.code, _RUNNING.message)

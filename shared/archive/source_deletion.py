@@ -16,11 +16,11 @@ from typing import Any, Literal
 from azure.core.exceptions import ResourceNotFoundError
 
 from shared.archive.model import ArchivedChunk
-from shared.archive.records import archive_summary, record_manifest, recording_manifest
+from shared.archive.records import archive_summary, no_archive, record_manifest, recording_manifest
 from shared.archive.states import RETIRED
 from shared.archive.store import archive_container
 from shared.clients import call_automation_client
-from shared.errors import ACS, STORAGE, ApiError, UntrustedHostError, not_found, upstream
+from shared.errors import ACS, STORAGE, ApiError, UntrustedHostError, upstream
 from shared.recording_hosts import recording_url_problem
 from shared.settings import Settings
 
@@ -66,7 +66,7 @@ def delete_archived_source(settings: Settings, recording_id: str) -> dict[str, A
             HTTPStatus.GONE, "ArchiveExpired", "This recording's archive was deleted by the retention policy."
         )
     if manifest is None:
-        raise not_found("No archive exists for this recording.", "recordingId")
+        raise no_archive(settings, recording_id, "No archive exists for this recording yet.")
     if not manifest.verified:
         raise _not_verified(
             "The archive is not complete and verified; the ACS copy is the only copy and is kept."

@@ -10,9 +10,9 @@ from typing import Any
 
 from shared.archive.durable import DurableClient
 from shared.archive.model import ArchiveProgress, ArchiveSummary, Manifest
-from shared.archive.records import archive_summary, recording_manifest
+from shared.archive.records import archive_summary, no_archive, recording_manifest
 from shared.archive.states import ArchiveStatus, runtime_status
-from shared.errors import STORAGE, not_found, upstream
+from shared.errors import STORAGE, upstream
 from shared.recording_ids import archive_instance_id
 from shared.settings import Settings
 
@@ -30,7 +30,9 @@ async def archive_status(settings: Settings, client: DurableClient, recording_id
     # off the event loop: the catalog and blob reads block
     summary, manifest = await asyncio.to_thread(_stored, settings, recording_id)
     if runtime is None and manifest is None and summary is None:
-        raise not_found("No archive exists for this recording.", "recordingId")
+        raise await asyncio.to_thread(
+            no_archive, settings, recording_id, "No archive exists for this recording yet."
+        )
     attempt, next_at, last_error = _retrying(summary, _progress(status.custom_status) if runtime else None)
     return {
         "recordingId": recording_id,

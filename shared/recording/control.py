@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from shared.clients import call_automation_client
-from shared.errors import ACS, ApiError, upstream
+from shared.errors import ACS, ApiError, not_found, upstream
 from shared.recording.catalog import StartedRecording
 from shared.recording.catalog_table import catalog_entry, record_started
 from shared.recording.options import StartRecordingOptions
@@ -25,8 +28,18 @@ class RecordingControl:
         self._client = client or call_automation_client(settings.acs)
 
     def start(self, options: StartRecordingOptions) -> StartedRecording:
-        with upstream(ACS):
-            result = self._client.start_recording(**options.to_sdk_kwargs())
+        try:
+            with upstream(ACS):
+                result = self._client.start_recording(**options.to_sdk_kwargs())
+        except ApiError as error:
+            if error.status != HTTPStatus.NOT_FOUND:
+                raise
+            # ACS answers 404 when the call is unknown or over: it is the call that is missing here
+            raise not_found(
+                f"ACS does not know this call, or it has ended: {error.message}",
+                options.call.kind,
+                code="CallNotFound",
+            ) from None
         started = StartedRecording(
             recording_id=canonical_recording_id(result.recording_id) or str(result.recording_id),
             state=str(result.recording_state or "inactive"),
@@ -59,13 +72,26 @@ class RecordingControl:
         return {**live, "catalog": entry}
 
     def pause(self, recording_id: str) -> None:
-        with upstream(ACS):
+        with self._stopped_is_a_conflict(recording_id, "paused"), upstream(ACS):
             self._client.pause_recording(recording_id)
 
     def resume(self, recording_id: str) -> None:
-        with upstream(ACS):
+        with self._stopped_is_a_conflict(recording_id, "resumed"), upstream(ACS):
             self._client.resume_recording(recording_id)
 
     def stop(self, recording_id: str) -> None:
-        with upstream(ACS):
+        with self._stopped_is_a_conflict(recording_id, "stopped again"), upstream(ACS):
             self._client.stop_recording(recording_id)
+
+    @contextmanager
+    def _stopped_is_a_conflict(self, recording_id: str, action: str) -> Iterator[None]:
+        """ACS forgets a stopped recording (404); when the catalog knows it, the truth is that it
+        stopped: 409 RecordingStopped, as `GET` answers `live: false` for it."""
+        try:
+            yield
+        except ApiError as error:
+            if error.status != HTTPStatus.NOT_FOUND or catalog_entry(self._settings, recording_id) is None:
+                raise
+            raise ApiError(
+                HTTPStatus.CONFLICT, "RecordingStopped", f"The recording has stopped; it cannot be {action}."
+            ) from None

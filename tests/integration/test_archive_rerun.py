@@ -95,7 +95,7 @@ def test_a_rerun_of_a_completed_archive_is_409(
 
 def test_a_rerun_for_a_recording_whose_event_never_arrived_is_404(host: DevHost) -> None:
     response = rerun(host, "bm9uZQ")
-    assert (response.status_code, response.json()["error"]["code"]) == (404, "NotFound")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "RecordingNotFound")
 
 
 def test_a_rerun_without_the_function_key_is_401_from_the_host(host: DevHost) -> None:

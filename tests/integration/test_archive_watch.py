@@ -155,4 +155,15 @@ def test_a_paused_recording_is_not_taken_for_a_stopped_one(host: DevHost, emulat
         )
     )
     assert watch_archives(current_settings(), datetime.now(UTC) + timedelta(minutes=5)).stops_noticed == []
-    assert api(host, f"recordings/{recording_id}/archive").status_code == 404
+    response = api(host, f"recordings/{recording_id}/archive")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "ArchiveNotFound")
+
+
+@pytest.mark.parametrize("path", ["archive", "archive/chunks/0", "content"])
+def test_an_unknown_recording_is_recording_not_found_on_archive_routes_as_on_control_routes(
+    host: DevHost, path: str
+) -> None:
+    # issue 24: the same unknown id was RecordingNotFound on control routes and NotFound on archive routes
+    method = "DELETE" if path == "content" else "GET"
+    response = api(host, f"recordings/eyJQbGF0Zm9ybUVuZHBvaW50SWQiOiIwMDAwIn0/{path}", method)
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "RecordingNotFound")

@@ -132,10 +132,29 @@ def test_stop_answers_204_and_the_recording_is_then_no_longer_live(
     assert stopped["catalog"]["recordingId"] == recording_id
 
 
-def test_stopping_twice_is_404(app_settings: Settings, call_id: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "method", "suffix"),
+    [
+        ("pause_recording", "POST", "/pause"),
+        ("resume_recording", "POST", "/resume"),
+        ("stop_recording", "DELETE", ""),
+    ],
+)
+def test_acting_on_a_stopped_recording_is_409_recording_stopped_not_a_404(
+    app_settings: Settings, call_id: str, name: str, method: str, suffix: str
+) -> None:
+    # issue 24: pausing a stopped recording was 404 "Recording not found" while GET answered live: false
     recording_id = json_body(start({"serverCallId": call_id}))["recordingId"]
     on_recording("stop_recording", "DELETE", recording_id)
-    assert on_recording("stop_recording", "DELETE", recording_id).status_code == 404
+    response = on_recording(name, method, recording_id, suffix)
+    assert (response.status_code, json_body(response)["error"]["code"]) == (409, "RecordingStopped")
+
+
+def test_starting_on_an_unknown_call_is_404_call_not_found(app_settings: Settings) -> None:
+    # issue 24: an unknown call was answered RecordingNotFound
+    response = start({"serverCallId": "aHR0cHM6Ly9ub3QtYS1jYWxs"})
+    error = json_body(response)["error"]
+    assert (response.status_code, error["code"], error["target"]) == (404, "CallNotFound", "serverCallId")
 
 
 @pytest.mark.parametrize(
@@ -151,7 +170,8 @@ def test_unknown_recording_is_404_for_every_operation(
     app_settings: Settings, name: str, method: str, suffix: str
 ) -> None:
     unknown = "eyJQbGF0Zm9ybUVuZHBvaW50SWQiOiIwMDAwMDAwMC0wMDAwIn0"
-    assert on_recording(name, method, unknown, suffix).status_code == 404
+    response = on_recording(name, method, unknown, suffix)
+    assert (response.status_code, json_body(response)["error"]["code"]) == (404, "RecordingNotFound")
 
 
 def test_malformed_recording_id_is_400_before_any_request(
