@@ -366,8 +366,15 @@ class DurableEngine:
                 self._ready_set.discard(instance_id)
             try:
                 self._episode(instance_id)
-            except Exception:
-                log.exception("durable episode for %s crashed", instance_id)
+            except Exception as exc:
+                # As the Azure Storage backend abandons a work item it could not complete (its
+                # message becomes visible again): the episode is tried again, never dropped.
+                log.warning(
+                    "durable episode for %s failed (%s); retrying in 2 s", instance_id, type(exc).__name__
+                )
+                retry = threading.Timer(2.0, self._enqueue, args=(instance_id,))
+                retry.daemon = True
+                retry.start()
 
     # -- one episode
     def _episode(self, instance_id: str) -> None:
@@ -547,7 +554,7 @@ class DurableEngine:
                 Reason=str(child.output),
                 Details=None,
             )
-        self._deliver(child.parent_instance_id, child.parent_execution_id, evt)
+        self._deliver_until_stored(child.parent_instance_id, child.parent_execution_id, evt)
 
     def _run_activity(
         self, instance_id: str, execution_id: str, task_id: int, name: str, payload: str | None
@@ -556,7 +563,24 @@ class DurableEngine:
             return
         evt = run_activity(self.activities, name, payload, task_id, self.clock.now)
         if self._running:  # a stopped engine drops the result, like a crashed host
-            self._deliver(instance_id, execution_id, evt)
+            self._deliver_until_stored(instance_id, execution_id, evt)
+
+    def _deliver_until_stored(self, instance_id: str, execution_id: str | None, evt: Event) -> None:
+        """Deliver, and while the store is unreachable try again (backing off to 5 s) as long as the
+        engine runs. The Azure Storage backend does the same with a work item whose result it could
+        not send: the item is abandoned and retried until storage answers; no result is dropped
+        because storage was down for a while (issue 22: Azurite stopped for 2 minutes)."""
+        delay = 0.5
+        while self._running:
+            try:
+                self._deliver(instance_id, execution_id, evt)
+                return
+            except Exception as exc:
+                log.warning(
+                    "durable store unreachable for %s (%s); retrying", instance_id, type(exc).__name__
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     # -- timers
     def _add_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: datetime) -> None:
@@ -564,10 +588,7 @@ class DurableEngine:
 
     def _fire_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: str) -> None:
         evt = h.event(EventType.TIMER_FIRED, self.clock.now(), TimerId=timer_id, FireAt=fire_at)
-        try:
-            self._deliver(instance_id, execution_id, evt)
-        except Exception:
-            log.exception("delivering timer %s of %s", timer_id, instance_id)
+        self._deliver_until_stored(instance_id, execution_id, evt)
 
     # -- restart
     def _recover(self) -> None:
