@@ -21,7 +21,15 @@ import pytest
 
 from devtools.acs_emulator import AcsEmulator
 from devtools.azurite import AzuriteServer
-from tests.chaos.scenarios import SOAK, ScenarioRun, azurite_restart, download_faults, host_sigkill
+from tests.chaos.scenarios import (
+    SOAK,
+    ScenarioRun,
+    acs_outage,
+    azurite_outage,
+    azurite_restart,
+    download_faults,
+    host_sigkill,
+)
 from tests.chaos.stack import ChaosStack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,5 +97,19 @@ def azurite_run(chaos_stack: ChaosStack, chaos_report: ChaosReport) -> ScenarioR
 @pytest.fixture(scope="module")
 def sigkill_run(chaos_stack: ChaosStack, chaos_report: ChaosReport) -> ScenarioRun:
     run = host_sigkill(chaos_stack)
+    chaos_report.runs.append(run)
+    return run
+
+
+@pytest.fixture(scope="module")
+def acs_outage_run(chaos_stack: ChaosStack, chaos_report: ChaosReport) -> ScenarioRun:
+    run = acs_outage(chaos_stack)
+    chaos_report.runs.append(run)
+    return run
+
+
+@pytest.fixture(scope="module")
+def azurite_outage_run(chaos_stack: ChaosStack, chaos_report: ChaosReport) -> ScenarioRun:
+    run = azurite_outage(chaos_stack)
     chaos_report.runs.append(run)
     return run

@@ -1,4 +1,4 @@
-"""The three chaos scenarios. Each records through the app, breaks something, and returns what it found.
+"""The chaos scenarios. Each records through the app, breaks something, and returns what it found.
 
 Sizes are small in `make test` (2 cores) and larger with CHAOS_SOAK=1; the seed of the injected
 faults is CHAOS_SEED when given, else drawn, and always reported so a failure can be replayed.
@@ -42,7 +42,14 @@ SIZES = {
     "faults": Size(24, 40.0, 256 * 1024) if SOAK else Size(6, 12.0, 64 * 1024),
     "azurite": Size(6, 300.0, 6 * 1024 * 1024) if SOAK else Size(2, 24.0, 256 * 1024),
     "sigkill": Size(6, 300.0, 6 * 1024 * 1024) if SOAK else Size(2, 24.0, 256 * 1024),
+    "acs-outage": Size(2, 24.0, 256 * 1024),
+    "azurite-outage": Size(2, 24.0, 256 * 1024),
 }
+# The outages of issue 22, at full length, with the app's default retry settings: an outage shorter
+# than the deadline must heal by itself.
+ACS_OUTAGE_S = 180.0
+AZURITE_OUTAGE_S = 120.0
+OUTAGE_TIMEOUT_S = 900.0
 TIMEOUT_S = 600.0 if SOAK else 150.0
 
 
@@ -246,3 +253,88 @@ def host_sigkill(stack: ChaosStack) -> ScenarioRun:
         size=size,
         served=stack.served(recordings),
     )
+
+
+def acs_outage(stack: ChaosStack) -> ScenarioRun:
+    """The recording host answers 503 (no Retry-After) to every content request for three minutes
+    from the first download, then recovers: no redelivery, no human action, default settings."""
+    size, started = SIZES["acs-outage"], time.monotonic()
+    _begin(stack, size)
+    stack.start_host("acs-outage")
+    delivered_before = len(stack.emulator.event_deliveries)
+    outage = stack.emulator.add_fault("status", DOWNLOADS, count=None, method="GET", status=503)
+    recordings = stack.record(size.recordings, size.duration_s)
+    _first_download(stack)
+    down_at = time.monotonic()
+    time.sleep(ACS_OUTAGE_S)
+    stack.emulator.clear_faults()
+    refused = outage.applied
+    archives = stack.wait_for_archives(recordings, OUTAGE_TIMEOUT_S)
+    healed_after = time.monotonic() - down_at
+    verdict = stack.verify(archives)
+    deliveries = _file_event_deliveries(stack, delivered_before)
+    stack.capture_what_the_app_wrote("acs-outage")
+    stack.stop_host()
+    return ScenarioRun(
+        "recording host down 3 minutes (every download 503)",
+        recordings,
+        verdict,
+        None,
+        {"503 answers during the outage": refused},
+        {
+            **_observed_downloads(stack),
+            "fileEventDeliveries": deliveries,
+            "healedAfterSeconds": round(healed_after),
+        },
+        {"outageSeconds": ACS_OUTAGE_S, "attempts": [a.get("attempt") for a in archives.values()]},
+        wall_s=time.monotonic() - started,
+        size=size,
+        served=stack.served(recordings),
+    )
+
+
+def azurite_outage(stack: ChaosStack) -> ScenarioRun:
+    """Azurite (archive, catalog and Durable store) is stopped for two minutes mid-archive, then
+    started again on the same ports with its data: the archives finish by themselves."""
+    size, started = SIZES["azurite-outage"], time.monotonic()
+    _begin(stack, size)
+    stack.start_host("azurite-outage")
+    delivered_before = len(stack.emulator.event_deliveries)
+    _slow_downloads(stack, size)
+    recordings = stack.record(size.recordings, size.duration_s)
+    _first_download(stack)
+    time.sleep(1.0)
+    committed = stack.content_blobs_committed(recordings)
+    stack.azurite.stop()
+    time.sleep(AZURITE_OUTAGE_S)
+    stack.azurite.start()
+    stack.emulator.clear_faults()
+    archives = stack.wait_for_archives(recordings, OUTAGE_TIMEOUT_S)
+    verdict = stack.verify(archives)
+    total = sum(len(stack.emulator.recording_files(r).chunks) for r in recordings)
+    deliveries = _file_event_deliveries(stack, delivered_before)
+    stack.capture_what_the_app_wrote("azurite-outage")
+    stack.stop_host()
+    return ScenarioRun(
+        "Azurite stopped 2 minutes mid-archive",
+        recordings,
+        verdict,
+        None,
+        {"Azurite outages": 1},
+        {**_observed_downloads(stack), "fileEventDeliveries": deliveries},
+        {
+            "outageSeconds": AZURITE_OUTAGE_S,
+            "chunksCommittedBefore": [committed],
+            "chunksTotal": total,
+            "midTransfer": [committed < total],
+        },
+        wall_s=time.monotonic() - started,
+        size=size,
+        served=stack.served(recordings),
+    )
+
+
+def _file_event_deliveries(stack: ChaosStack, since: int) -> int:
+    """File event deliveries the emulator made since the `since`-th: one per recording, and a
+    redelivery (a second attempt, after our webhook failed) would add to them."""
+    return sum(1 for d in stack.emulator.event_deliveries[since:] if d.kind == "notification")

@@ -39,7 +39,7 @@ def test_every_failed_download_was_asked_again(fault_run: ScenarioRun) -> None:
     assert fault_run.observed["retriedDownloads"] >= max(fault_run.injected[label] for label in failing)
 
 
-def test_a_recording_whose_chunk_is_gone_at_acs_fails_and_keeps_every_acs_copy(
+def test_a_recording_whose_chunk_is_gone_at_acs_is_lost_and_keeps_every_acs_copy(
     fault_run: ScenarioRun, chaos_stack: ChaosStack
 ) -> None:
     (unarchivable,) = fault_run.expected_failed
@@ -123,3 +123,19 @@ def test_the_secret_scan_read_every_host_log_and_what_every_recording_left(
     planted = [*corpus[:-1], (corpus[-1][0], corpus[-1][1] + chaos_stack.key)]
     found = len(scan_all(planted, known=_known(chaos_stack)))  # outside the assert: never shown
     assert found == 1  # the scan sees what the corpus holds
+
+
+def test_a_three_minute_outage_of_the_recording_host_heals_by_itself(acs_outage_run: ScenarioRun) -> None:
+    """Issue 22: the same outage used to end the archive Failed after 2 min 44 s, for good."""
+    assert acs_outage_run.injected["503 answers during the outage"] > 0
+    assert acs_outage_run.verdict.problems == []
+    assert acs_outage_run.verdict.verified == set(acs_outage_run.recordings)
+    assert acs_outage_run.observed["fileEventDeliveries"] == len(acs_outage_run.recordings)  # no redelivery
+    assert acs_outage_run.observed["healedAfterSeconds"] >= 180  # it kept trying through the whole outage
+
+
+def test_azurite_stopped_for_two_minutes_mid_archive_heals_by_itself(azurite_outage_run: ScenarioRun) -> None:
+    assert azurite_outage_run.disruptions["midTransfer"] == [True], azurite_outage_run.disruptions
+    assert azurite_outage_run.verdict.problems == []
+    assert azurite_outage_run.verdict.verified == set(azurite_outage_run.recordings)
+    assert azurite_outage_run.observed["fileEventDeliveries"] == len(azurite_outage_run.recordings)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from typing import Any
 
+import pytest
 import requests
 from azure.storage.blob import ContainerClient
 
@@ -123,3 +125,32 @@ def test_host_restart_in_the_middle_of_an_archive_resumes_it(local_stack: LocalS
     archive = response.json()
     assert archive["runtimeStatus"] == "Completed", json.dumps(archive)[:500]
     verify_blobs(local_stack, archive["manifest"])
+
+
+def test_a_failing_archive_says_so_in_the_log_with_its_next_attempt(
+    local_stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 24: the console showed "started for 1 chunks" and nothing about retries or failure."""
+    emulator = local_stack.emulator
+    emulator.add_fault("status", r"/content/", count=None, status=403)
+    client = local_stack.client()
+    call = emulator.create_call(participants=demo.PARTICIPANTS)
+    recording_id = client.call("POST", "recordings", json={"serverCallId": call.server_call_id}).json()[
+        "recordingId"
+    ]
+    deadline = time.monotonic() + 10
+    while emulator.recording(recording_id).state != "active":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with caplog.at_level(logging.INFO):
+        client.call("DELETE", f"recordings/{recording_id}")
+        deadline = time.monotonic() + 30
+        while not any("is Retrying" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "no log line said the archive is retrying"
+            time.sleep(0.1)
+    said = [r for r in caplog.records if r.name.startswith("shared.archive")]
+    assert any(r.levelno == logging.WARNING and "not archived" in r.getMessage() for r in said)
+    retrying = next(r for r in said if "is Retrying" in r.getMessage())
+    assert "403" in retrying.getMessage()
+    assert "next attempt at" in retrying.getMessage()
+    emulator.clear_faults()
