@@ -96,6 +96,11 @@ def test_the_archive_watch_runs_on_the_schedule_its_setting_names(worker_index: 
     assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "%ARCHIVE_WATCH_SCHEDULE%")
 
 
+def test_the_archive_watch_gets_a_durable_client_for_recovered_archives(worker_index: WorkerIndex) -> None:
+    bindings = worker_index.functions["watch_archives"]
+    assert {binding["type"] for binding in bindings} == {"timerTrigger", "durableClient"}
+
+
 def test_retention_runs_on_a_daily_ncrontab_timer(worker_index: WorkerIndex) -> None:
     trigger = _trigger(worker_index.functions["apply_retention"])
     assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "0 30 2 * * *")
