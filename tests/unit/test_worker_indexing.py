@@ -65,6 +65,7 @@ def test_the_worker_indexes_exactly_the_functions_we_declare(worker_index: Worke
         ARCHIVE_BATCH,
         "apply_retention",
         "watch_archives",
+        "replay_dead_letters",
     }
     expected |= {ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK}
     assert set(worker_index.functions) == expected
@@ -98,6 +99,15 @@ def test_the_archive_watch_runs_on_the_schedule_its_setting_names(worker_index: 
 
 def test_the_archive_watch_gets_a_durable_client_for_recovered_archives(worker_index: WorkerIndex) -> None:
     bindings = worker_index.functions["watch_archives"]
+    assert {binding["type"] for binding in bindings} == {"timerTrigger", "durableClient"}
+
+
+def test_the_dead_letter_replay_runs_on_the_schedule_its_setting_names_with_a_durable_client(
+    worker_index: WorkerIndex,
+) -> None:
+    bindings = worker_index.functions["replay_dead_letters"]
+    trigger = _trigger(bindings)
+    assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "%DEAD_LETTER_REPLAY_SCHEDULE%")
     assert {binding["type"] for binding in bindings} == {"timerTrigger", "durableClient"}
 
 

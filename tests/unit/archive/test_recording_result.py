@@ -115,5 +115,5 @@ def test_a_moved_generated_client_fails_loudly() -> None:
     class Moved:
         pass
 
-    with pytest.raises(SdkLayoutChangedError, match="_client.send_request"):
+    with pytest.raises(SdkLayoutChangedError, match=r"_client\.send_request"):
         generated_client(Moved())  # type: ignore[arg-type]
