@@ -82,22 +82,18 @@ def _event(item: object) -> DeliveredEvent | None:
     if not isinstance(item, dict):
         return None
     if isinstance(item.get("eventType"), str):  # Event Grid schema
-        return DeliveredEvent(
-            event_type=item["eventType"],
-            subject=_text(item.get("subject")),
-            event_id=_text(item.get("id")),
-            event_time=_text(item.get("eventTime")) or None,
-            data=item.get("data"),
-        )
-    if isinstance(item.get("type"), str) and isinstance(item.get("source"), str):  # CloudEvents 1.0
-        return DeliveredEvent(
-            event_type=item["type"],
-            subject=_text(item.get("subject")),
-            event_id=_text(item.get("id")),
-            event_time=_text(item.get("time")) or None,
-            data=item.get("data"),
-        )
-    return None
+        type_field, time_field = "eventType", "eventTime"
+    elif isinstance(item.get("type"), str) and isinstance(item.get("source"), str):  # CloudEvents 1.0
+        type_field, time_field = "type", "time"
+    else:
+        return None
+    return DeliveredEvent(
+        event_type=item[type_field],
+        subject=_text(item.get("subject")),
+        event_id=_text(item.get("id")),
+        event_time=_text(item.get(time_field)) or None,
+        data=item.get("data"),
+    )
 
 
 def _text(value: object) -> str:

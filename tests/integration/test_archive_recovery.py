@@ -5,8 +5,6 @@ Against Azurite and the emulator over HTTPS, through the timer function as the h
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,10 +25,11 @@ from shared.archive.watch import watch_and_recover, watch_archives
 from shared.recording_ids import archive_instance_id
 from shared.settings import Settings, current_settings
 from shared.worker_cache import reset_worker_caches
-from tests.support.archive import archived, record
+from tests.support.archive import archived, archived_as_served, record
 from tests.support.functions import run_timer
 
 WATCH = "watch_archives"
+pytestmark = pytest.mark.usefixtures("no_event")  # every recording here misses its file event
 
 
 @pytest.fixture
@@ -52,18 +51,6 @@ def switch(app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Callable[
     return settings
 
 
-@pytest.fixture
-def settled(emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    """ACS's result says the session ended as soon as the recording stopped."""
-    monkeypatch.setattr(emulator, "result_pending_seconds", 0.0)
-
-
-@pytest.fixture
-def still_ongoing(emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    """ACS's result says SessionStillOngoing (as captured 4 s after a stop) for an hour."""
-    monkeypatch.setattr(emulator, "result_pending_seconds", 3600.0)
-
-
 def result_requests(emulator: AcsEmulator, recording_id: str) -> list[str]:
     """The result requests ACS received for this recording, with their status."""
     path = f"/calling/recordings/{recording_id}/result"
@@ -79,11 +66,9 @@ def watch(engine: DurableEngine) -> None:
     run_timer(WATCH, durable_client=engine.client_binding_json())
 
 
+@pytest.mark.usefixtures("result_settled")
 def test_an_event_never_delivered_is_archived_from_the_result_route_with_recovery_on(
-    no_event: None,
-    settled: None,
     switch: Callable[[bool], Settings],
-    host: DevHost,
     engine: DurableEngine,
     emulator: AcsEmulator,
     container: ContainerClient,
@@ -97,22 +82,13 @@ def test_an_event_never_delivered_is_archived_from_the_result_route_with_recover
     assert result_requests(emulator, recording_id) == [
         f"/calling/recordings/{recording_id}/result?api-version={PREVIEW_API_VERSION} 200"
     ]
-    files = emulator.recording_files(recording_id)
-    manifest = json.loads(container.download_blob(status["output"]["manifest"]).readall())
+    manifest = archived_as_served(container, emulator, recording_id, status)
     assert manifest["eventId"].startswith("recordingResult:")
-    assert [c["sha256"] for c in manifest["chunks"]] == [c.content_sha256() for c in files.chunks]
-    for entry in manifest["chunks"]:
-        assert (
-            hashlib.sha256(container.download_blob(entry["blobName"]).readall()).hexdigest()
-            == entry["sha256"]
-        )
 
 
+@pytest.mark.usefixtures("result_still_ongoing")
 def test_session_still_ongoing_leaves_it_overdue_and_it_is_asked_again_on_the_next_run(
-    no_event: None,
-    still_ongoing: None,
     switch: Callable[[bool], Settings],
-    host: DevHost,
     engine: DurableEngine,
     emulator: AcsEmulator,
     caplog: pytest.LogCaptureFixture,
@@ -138,11 +114,9 @@ def test_session_still_ongoing_leaves_it_overdue_and_it_is_asked_again_on_the_ne
     assert archived(engine, recording_id)["runtimeStatus"] == "Completed"
 
 
+@pytest.mark.usefixtures("result_settled")
 def test_acs_is_asked_for_a_result_only_when_recovery_is_on(
-    no_event: None,
-    settled: None,
     switch: Callable[[bool], Settings],
-    host: DevHost,
     engine: DurableEngine,
     emulator: AcsEmulator,
 ) -> None:
@@ -159,11 +133,9 @@ def test_acs_is_asked_for_a_result_only_when_recovery_is_on(
     assert archived(engine, recording_id)["runtimeStatus"] == "Completed"
 
 
+@pytest.mark.usefixtures("result_settled")
 def test_an_overdue_recording_past_acs_retention_is_no_longer_asked_about(
-    no_event: None,
-    settled: None,
     switch: Callable[[bool], Settings],
-    host: DevHost,
     engine: DurableEngine,
     emulator: AcsEmulator,
 ) -> None:

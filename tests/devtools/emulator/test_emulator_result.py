@@ -29,19 +29,9 @@ def stopped(emulator: AcsEmulator, client: CallAutomationClient, call: Call) -> 
     return recording_id
 
 
-@pytest.fixture
-def pending(emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every result answered while the session is still ongoing, as the capture 4 s after a stop."""
-    monkeypatch.setattr(emulator, "result_pending_seconds", 3600.0)
-
-
-@pytest.fixture
-def settled(emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(emulator, "result_pending_seconds", 0.0)
-
-
+@pytest.mark.usefixtures("result_still_ongoing")
 def test_shortly_after_the_stop_the_result_has_the_captured_shape_and_says_still_ongoing(
-    pending: None, emulator: AcsEmulator, client: CallAutomationClient, call: Call, signed: SignedClient
+    emulator: AcsEmulator, client: CallAutomationClient, call: Call, signed: SignedClient
 ) -> None:
     recording_id = stopped(emulator, client, call)
     response = signed.send("GET", result_target(recording_id))
@@ -61,8 +51,9 @@ def test_shortly_after_the_stop_the_result_has_the_captured_shape_and_says_still
     assert response.headers["Content-Type"] == CAPTURED["response"]["headers"]["Content-Type"]
 
 
+@pytest.mark.usefixtures("result_settled")
 def test_once_settled_the_result_lists_what_the_file_event_lists(
-    settled: None, emulator: AcsEmulator, client: CallAutomationClient, call: Call, signed: SignedClient
+    emulator: AcsEmulator, client: CallAutomationClient, call: Call, signed: SignedClient
 ) -> None:
     recording_id = stopped(emulator, client, call)
     event = build_file_status_event(emulator.recording_files(recording_id), emulator.event_topic)
@@ -91,8 +82,9 @@ def test_the_window_counts_from_the_stop(
     )
 
 
+@pytest.mark.usefixtures("result_settled")
 def test_a_live_recording_has_no_chunks_yet(
-    settled: None, emulator: AcsEmulator, client: CallAutomationClient, call: Call, signed: SignedClient
+    emulator: AcsEmulator, client: CallAutomationClient, call: Call, signed: SignedClient
 ) -> None:
     recording_id = start_recording(client, call)
     body = signed.send("GET", result_target(recording_id)).json()

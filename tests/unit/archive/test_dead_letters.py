@@ -8,7 +8,8 @@ import json
 import pytest
 
 from shared.archive.dead_letters import NOT_REPLAYED, OURS, REPLAYED, moved_name, read_dead_letter
-from shared.archive.events import EVENT_TYPE, parse_archive_event
+from shared.archive.events import EVENT_TYPE
+from shared.archive.intake import job_of
 from tests.reference import load
 from tests.support.dead_letters import CAPTURED_EVENT, DOCUMENTED, dead_letter_blob, dead_letter_blob_name
 
@@ -31,13 +32,7 @@ def test_a_dead_lettered_event_grid_event_is_read_with_its_fields_as_delivered()
         CAPTURED_EVENT["eventTime"],
         CAPTURED_EVENT["data"],
     )
-    job = parse_archive_event(
-        event_type=event.event_type,
-        subject=event.subject,
-        event_id=event.event_id,
-        event_time=event.event_time,
-        data=event.data,
-    )
+    job = job_of(event)
     assert job.recording_id == RECORDING_ID
 
 

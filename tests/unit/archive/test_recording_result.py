@@ -13,8 +13,7 @@ from azure.communication.callautomation import CallAutomationClient
 from azure.communication.callautomation._generated._client import AzureCommunicationCallAutomationService
 from azure.core.credentials import AzureKeyCredential
 
-from shared.archive.events import parse_archive_event
-from shared.archive.intake import DeliveredEvent
+from shared.archive.intake import DeliveredEvent, job_of
 from shared.archive.recording_result import (
     STILL_ONGOING,
     NotReady,
@@ -53,13 +52,7 @@ def test_a_settled_answer_becomes_the_event_the_one_parser_reads_with_the_events
     server_call_id: str | None,
 ) -> None:
     event = event_of(settled(), server_call_id)
-    job = parse_archive_event(
-        event_type=event.event_type,
-        subject=event.subject,
-        event_id=event.event_id,
-        event_time=event.event_time,
-        data=event.data,
-    )
+    job = job_of(event)
     assert job.instance_id == archive_instance_id(RECORDING_ID)
     assert (job.recording_id, job.server_call_id) == (RECORDING_ID, server_call_id)
     [chunk] = job.chunks
@@ -92,13 +85,7 @@ def test_a_forged_chunk_url_is_refused_by_the_events_own_validation() -> None:
     result["recordingStorageInfo"]["recordingChunks"][0]["contentLocation"] = "https://evil.example/x"
     event = event_of(result)
     with pytest.raises(ValueError, match="contentLocation"):
-        parse_archive_event(
-            event_type=event.event_type,
-            subject=event.subject,
-            event_id=event.event_id,
-            event_time=event.event_time,
-            data=event.data,
-        )
+        job_of(event)
 
 
 def test_the_sdk_still_keeps_the_generated_client_the_request_is_sent_through() -> None:
