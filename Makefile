@@ -13,7 +13,8 @@ INFRA_PY := $(INFRA_VENV)/bin/python
 
 # The control and archive suites, run a second time by `make test` signing in with Entra ID tokens.
 IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_archive.py \
-	tests/integration/test_chunk_transfer.py tests/e2e/test_local_stack.py
+	tests/integration/test_chunk_transfer.py tests/integration/test_archive_recovery.py \
+	tests/e2e/test_local_stack.py
 
 .PHONY: run test unit demo bench soak reliability setup clean
 

@@ -120,3 +120,15 @@ def _restore_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
     server.ignore_range = False
     server.clear_faults()
     server.clear_event_webhooks()
+
+
+@pytest.fixture
+def result_settled(emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator's (preview) result route says the session ended as soon as a recording stops."""
+    monkeypatch.setattr(emulator, "result_pending_seconds", 0.0)
+
+
+@pytest.fixture
+def result_still_ongoing(emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The result route says SessionStillOngoing (as captured 4 s after a stop) for an hour."""
+    monkeypatch.setattr(emulator, "result_pending_seconds", 3600.0)

@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import trustme
@@ -58,6 +58,7 @@ from .recording_files import (
     TimelineOverride,
     build_recording_files,
 )
+from .result_api import RESULT_PATH, RecordingResultApi
 from .router import Router
 from .schema import StartRecordingOptions
 from .state import (
@@ -106,6 +107,7 @@ class AcsEmulator:
         event_timeout: float = 3.0,
         event_retry_base: float = 0.1,
         event_max_attempts: int = 6,
+        result_pending_seconds: float = 5.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -139,6 +141,9 @@ class AcsEmulator:
         self._max_chunk_bytes = 0
         self.max_chunk_bytes = max_chunk_bytes
         self.file_status_delay = file_status_delay
+        # How long after a stop the (preview) result route still says SessionStillOngoing, as the
+        # capture did 4 s after one (result_api.py). Tests set it to 0, or to hours.
+        self.result_pending_seconds = result_pending_seconds
         self.event_topic = event_topic or default_topic()
         self._event_timeout = event_timeout
         self._event_retry_base = event_retry_base
@@ -512,6 +517,10 @@ class AcsEmulator:
         self.add_route("GET", api.RECORDING_PATH.pattern, recording.get, auth="hmac")
         self.add_route("DELETE", api.RECORDING_PATH.pattern, recording.stop, auth="hmac")
         self.add_route("POST", api.RECORDING_ACTION_PATH.pattern, recording.action, auth="hmac")
+        result = RecordingResultApi(
+            self.state, self._store, lambda: self.result_pending_seconds, lambda: datetime.now(UTC)
+        )
+        self.add_route("GET", RESULT_PATH.pattern, result.get, auth="hmac")
         self.add_route("GET", re.escape(OPENID_CONFIGURATION_PATH), self._openid_configuration, auth="none")
         self.add_route("GET", re.escape(JWKS_PATH), self._jwks, auth="none")
         # Content routes authenticate themselves: the signed host is the resource host, not Host.

@@ -136,6 +136,29 @@ def test_role_assignments_grant_only_the_documented_built_in_roles() -> None:
     assert granted == set(GRANTED_ROLES)
 
 
+def test_the_apps_identity_may_read_and_move_aside_the_dead_letters() -> None:
+    """The dead-letter replay lists, reads, writes (moves aside) and deletes blobs in the dead-letter
+    container: a blob data role of the app's identity on that container or on the account holding it."""
+    path = INFRA / "modules" / "host-storage.bicep"
+    declared = resources(path)
+    assert body(declared["deadLetterContainer"])["parent"] == "blobs"
+    assert body(declared["blobs"])["parent"] == "account"
+    roles = {
+        parsed(path)["variables"][
+            properties["roleDefinitionId"]["function"]["parameters"]["resource_name_1"]
+        ]["value"]
+        for resource in declared.values()
+        if resource["type"] == ROLE_ASSIGNMENTS
+        and (properties := body(resource)["properties"])["principalId"] == "principalId"  # the app's identity
+        and body(resource)["scope"] in {"account", "deadLetterContainer"}
+    }
+    blob_data_owner, blob_data_contributor = (
+        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+        "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    )
+    assert roles & {blob_data_owner, blob_data_contributor}
+
+
 @pytest.mark.parametrize("path", BICEP_FILES, ids=_relative)
 def test_no_output_carries_a_key_connection_string_or_sas(path: Path) -> None:
     for name, output in (parsed(path).get("outputs") or {}).items():
