@@ -9,9 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-from devtools.acs_emulator.loopback_dns import loopback_dns
 from devtools.devhost.durable import durable_engine, has_durable_functions
 from devtools.devhost.host import DevHost, IndexingError, index_app, load_local_settings
+from devtools.loopback_dns import loopback_dns
 
 
 def main(argv: list[str] | None = None) -> int:
