@@ -26,7 +26,7 @@ from typing import Any
 from devtools.acs_emulator import AcsEmulator
 from devtools.azurite import running_azurite
 from devtools.devhost.durable import durable_engine
-from devtools.devhost.host import DevHost, IndexingError, index_app
+from devtools.devhost.host import DevHost, IndexingError, start_worker
 from devtools.ports import port_in_use, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,19 +76,19 @@ def _run(args: argparse.Namespace, key: str) -> int:
         _configure_environment(Path(workdir), emulator, azurite.connection_string, args.port, key)
         if args.func:
             return _run_core_tools(emulator, args.port)
-        sys.path.insert(0, str(REPO))
-        try:
-            functions = index_app()
+        try:  # the app runs in the Python worker, which resolves the recording hosts to the emulator
+            worker = start_worker(REPO, emulator_dns_port=emulator.port)
         except IndexingError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+        stack.callback(worker.stop)
         engine = durable_engine(
-            functions, storage=azurite.connection_string, host_json=REPO / "host.json"
+            worker, storage=azurite.connection_string, host_json=REPO / "host.json"
         ).start()
         stack.callback(engine.stop)
         with binding(APP, args.port):  # DevHost binds in its constructor
             host = DevHost(
-                functions, port=args.port, function_key=key, durable_client=engine.client_binding_json
+                worker, port=args.port, function_key=key, durable_client=engine.client_binding_json
             )
         host.start()
         stack.callback(host.stop)

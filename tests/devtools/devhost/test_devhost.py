@@ -1,7 +1,11 @@
-"""The local host serves our HTTP functions over real HTTP like `func start`: routes, methods, keys."""
+"""The local host serves our HTTP functions over real HTTP like `func start`: routes, methods, keys.
+
+The app runs in the Python worker (the worker's own code, Python 3.13), as in `make run`.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,15 +19,15 @@ import requests
 from devtools.acs_emulator import AcsEmulator
 from devtools.devhost import DevHost
 from shared.settings import Settings
-from tests.support.functions import indexed_functions
+from tests.support.local_stack import hosted_app
 
 KEY = "local-test-key"
 REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def host(app_settings: Settings) -> Iterator[DevHost]:
-    with DevHost(list(indexed_functions()), port=0, function_key=KEY) as running:
+def host(app_settings: Settings, emulator: AcsEmulator) -> Iterator[DevHost]:
+    with hosted_app(emulator=emulator, function_key=KEY) as running:
         yield running
 
 
@@ -93,3 +97,41 @@ def test_the_local_host_refuses_to_start_an_app_the_python_worker_refuses(tmp_pa
     assert started.returncode == 1
     assert "binding payload has invalid non-type annotation dict[str, typing.Any]" in started.stderr
     assert "Listening on" not in started.stdout
+
+
+def test_a_start_request_sent_chunked_is_read_whole(host: DevHost, emulator: AcsEmulator) -> None:
+    """`requests` with a generator (like `curl -T -`) sends Transfer-Encoding: chunked; Azure's front
+    end hands the app the whole body, and so does the local host (issue 24)."""
+    call = emulator.create_call(participants=["8:acs:devhost_chunked"])
+    body = json.dumps({"serverCallId": call.server_call_id}).encode()
+
+    def chunks() -> Iterator[bytes]:
+        yield body[:10]
+        yield body[10:]
+
+    started = api(host, "POST", "recordings", headers={"x-functions-key": KEY}, data=chunks())
+    assert started.request.headers.get("Transfer-Encoding") == "chunked"
+    assert started.status_code == 201, started.text
+
+
+def test_an_empty_filter_means_no_filter_and_a_repeated_one_is_refused(host: DevHost) -> None:
+    """What the Functions host hands the app (README, "Query parameters"): `?state=` never arrives,
+    `?state=a&state=b` arrives as `state=a,b`."""
+    headers = {"x-functions-key": KEY}
+    empty = api(host, "GET", "recordings?state=&archiveStatus=", headers=headers)
+    assert (empty.status_code, empty.json()["query"]["by"]) == (200, "time")
+    repeated = api(host, "GET", "recordings?state=active&state=inactive", headers=headers)
+    assert repeated.status_code == 400
+    assert repeated.json()["error"]["target"] == "state"
+
+
+def test_a_recording_id_with_an_encoded_slash_reaches_the_route_with_it(host: DevHost) -> None:
+    """Routing keeps `%2F` inside the route value (the host's routing never decodes it), so the app
+    sees `abc%2Fdef`, not a path that matches no route."""
+    answer = api(host, "GET", "recordings/abc%2Fdef", headers={"x-functions-key": KEY})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == {
+        "code": "InvalidRecordingId",
+        "message": "The recording id is not a valid ACS recording id.",
+        "target": "recordingId",
+    }
