@@ -42,20 +42,31 @@ def main(argv: list[str] | None = None) -> int:
             storage=os.environ.get("AzureWebJobsStorage"),  # noqa: SIM112 - the Functions setting's name
             host_json=Path.cwd() / "host.json",
         ).start()
-    host = DevHost(
-        worker,
-        host=args.host,
-        port=args.port,
-        function_key=function_key,
-        master_key=master_key,
-        durable_client=engine.client_binding_json if engine else None,
-    )
+    try:
+        host = DevHost(
+            worker,
+            host=args.host,
+            port=args.port,
+            function_key=function_key,
+            master_key=master_key,
+            durable_client=engine.client_binding_json if engine else None,
+        )
+    except IndexingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        if engine is not None:
+            engine.stop()
+        worker.stop()
+        return 1
     print("\n".join(host.describe()))
     if engine is not None:
         print(f"\nDurable HTTP API: {engine.base_url}/runtime/webhooks/durabletask")
     print(
         f"\nFunction key: {'(from DEVHOST_FUNCTION_KEY)' if function_key else host.function_key}"
         "  (send as x-functions-key or ?code=)"
+    )
+    print(
+        f"Master key:   {'(from DEVHOST_MASTER_KEY)' if master_key else host.master_key}"
+        "  (POST /admin/functions/<name> runs any non-HTTP function)"
     )
     print(f"Listening on {host.base_url}  (Ctrl-C to stop)", flush=True)
     try:

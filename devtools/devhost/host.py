@@ -1,10 +1,10 @@
-"""The local host: the Functions host's HTTP front and webhooks around the worker.
+"""The local host: the Functions host's HTTP front, webhooks, timers and admin API around the worker.
 
 The app runs in the Python worker (`devtools.pyworker`, the worker's own code on Python 3.13); this
 process does what the Functions host does around it, following the host's public source where it
 is public (each module cites it): routing and keys, the request the worker receives and the response
-written from the worker's answer (`http_binding.py`) and the Event Grid webhook (`eventgrid.py`).
-What is still imitated is listed in README.
+written from the worker's answer (`http_binding.py`), the Event Grid webhook (`eventgrid.py`), timers
+(`timers.py`) and `POST /admin/functions/{name}`. What is still imitated is listed in README.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from devtools.devhost.eventgrid import MAX_DELIVERY_BYTES, handle_delivery, trigger_data, trigger_metadata
@@ -32,17 +33,19 @@ from devtools.devhost.http_binding import (
     rpc_http_request,
 )
 from devtools.devhost.routes import HttpRoute, http_routes
+from devtools.devhost.timers import ScheduleError, TimerListeners, timer_functions, timer_trigger_data
 from devtools.http_server import BodyError, LoopbackHttpServer, read_body
 from devtools.pyworker.channel import FunctionMetadata, InvocationResult, WorkerGoneError, WorkerProcess
 from devtools.pyworker.wire import TypedData
 
 log = logging.getLogger("devhost")
 MAX_BODY = 100 * 1024 * 1024  # the Functions host's own request size limit (Kestrel's MaxRequestBodySize)
+ADMIN_FUNCTIONS = "/admin/functions/"
 EVENT_GRID_WEBHOOK = "/runtime/webhooks/eventgrid"
 
 
 class IndexingError(Exception):
-    """function_app.py could not be loaded by the worker."""
+    """function_app.py could not be loaded by the worker, or its timers cannot be scheduled."""
 
 
 def load_local_settings(path: Path, environ: dict[str, str] | None = None) -> list[str]:
@@ -62,7 +65,7 @@ def load_local_settings(path: Path, environ: dict[str, str] | None = None) -> li
 
 
 class DevHost:
-    """Serves the app loaded in `worker` on a loopback port."""
+    """Serves the app loaded in `worker` on a loopback port, and runs its timers."""
 
     def __init__(
         self,
@@ -73,6 +76,7 @@ class DevHost:
         function_key: str | None = None,
         master_key: str | None = None,
         durable_client: Callable[[], str] | None = None,
+        run_timers: bool = True,
     ) -> None:
         self.worker = worker
         self.functions: dict[str, FunctionMetadata] = worker.functions
@@ -80,6 +84,11 @@ class DevHost:
         self.durable_client = durable_client
         self.function_key = function_key or secrets.token_urlsafe(24)
         self.master_key = master_key or secrets.token_urlsafe(32)
+        try:
+            timers = timer_functions(self.functions, worker.environ)
+        except ScheduleError as error:
+            raise IndexingError(str(error)) from error
+        self.timers = TimerListeners(timers, self._run_timer) if run_timers else None
         self._server = LoopbackHttpServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
@@ -92,12 +101,18 @@ class DevHost:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="devhost", daemon=True
         )
         self._thread.start()
+        if self.timers is not None:
+            self.timers.start()
         return self
 
     def serve_forever(self) -> None:
+        if self.timers is not None:
+            self.timers.start()
         self._server.serve_forever(poll_interval=0.2)
 
     def stop(self) -> None:
+        if self.timers is not None:
+            self.timers.stop()
         self._server.shutdown()
         self._server.server_close()
 
@@ -119,6 +134,11 @@ class DevHost:
                 # The key itself is printed once, and only when generated: this list is logged.
                 url = self.event_grid_url(name).replace(self.function_key, "<function key>")
                 lines.append(f"  {name}: eventGridTrigger {url}")
+            elif kind == "timerTrigger":
+                schedule = function.trigger.get("schedule")
+                lines.append(
+                    f"  {name}: timerTrigger ({schedule}, UTC; POST {self.base_url}{ADMIN_FUNCTIONS}{name})"
+                )
             elif kind != "httpTrigger":
                 lines.append(f"  {name}: {kind}")
         return lines
@@ -207,6 +227,57 @@ class DevHost:
         except WorkerGoneError as gone:
             return InvocationResult(ok=False, error=str(gone))
 
+    def _run_timer(
+        self, name: str, info: dict[str, Any], metadata: dict[str, Any]
+    ) -> Future[InvocationResult]:
+        return self.submit(
+            self.functions[name],
+            timer_trigger_data(info),
+            {"TimerTrigger": {"string": metadata["TimerTrigger"]}},
+        )
+
+    def admin_invoke(self, function: FunctionMetadata, given_input: str | None) -> None:
+        """FunctionsController.Invoke (azure-functions-host): the trigger's binding turns the string
+        input into its value; the call runs in the background after the 202."""
+        kind = function.trigger_type
+        failure: str | None = None
+        trigger: TypedData | None = None
+        if kind == "timerTrigger":
+            # TimerTriggerBinding.BindAsync: the input is ignored; TimerInfo with the schedule's status.
+            timer = self.timers.timers.get(function.name) if self.timers else None
+            info = (
+                timer.timer_info() if timer else {"Schedule": {}, "ScheduleStatus": None, "IsPastDue": False}
+            )
+            trigger = timer_trigger_data(info)
+        elif kind == "eventGridTrigger":
+            # The extension's DirectInvokeString converter: JToken.Parse(input), bound as one event.
+            try:
+                event = json.loads(given_input or "")
+            except ValueError:
+                event = None
+            if isinstance(event, dict):
+                trigger = trigger_data(event)
+            else:
+                failure = "the input is not a JSON object (an Event Grid event)"
+        elif kind == "activityTrigger":
+            # ActivityTriggerAttributeBindingProvider.BindAsync: a string is the serialized input.
+            try:
+                json.loads(given_input or "")
+                trigger = {"json": given_input}
+            except ValueError:
+                failure = "the input is not JSON (the activity's serialized input)"
+        elif kind == "httpTrigger":
+            failure = "An HttpRequest is required"  # HttpTriggerAttributeBindingProvider.BindAsync
+        else:
+            # OrchestrationTriggerAttributeBindingProvider: "Don't know how to bind to String."
+            failure = "Don't know how to bind to String."
+        reason = "This function was programmatically called via the host APIs."
+        log.info("Executing 'Functions.%s' (Reason='%s')", function.name, reason)
+        if trigger is None:
+            log.error("Executed 'Functions.%s' (Failed): %s", function.name, failure)
+            return
+        self.submit(function, trigger)
+
 
 def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -218,6 +289,8 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
             try:
                 if target.path.rstrip("/") == EVENT_GRID_WEBHOOK:
                     self._event_grid(target.query)
+                elif target.path.startswith(ADMIN_FUNCTIONS):
+                    self._admin(target.path[len(ADMIN_FUNCTIONS) :], target.query)
                 elif target.path.startswith("/api/"):
                     self._api(target.path, target.query)
                 else:
@@ -285,6 +358,35 @@ def _handler_for(host: DevHost) -> type[BaseHTTPRequestHandler]:
             if answer.status == 200 and answer.body:
                 log.info("perform handshake with eventGrid for function: %s", name)
             self._reply(answer)
+
+        def _admin(self, name: str, raw_query: str) -> None:
+            body = read_body(self.rfile, self.headers, MAX_BODY)
+            if self.command != "POST" or "/" in name.strip("/"):
+                self._reply(HttpAnswer(404))
+                return
+            if not host._key_is(self._key(_folded(query_values(raw_query))), host.master_key):
+                self._reply(HttpAnswer(401))  # [Authorize(Policy = PolicyNames.AdminAuthLevel)]
+                return
+            media = (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+            if media != "application/json" and not media.endswith("+json"):
+                self._reply(HttpAnswer(415))  # [FromBody] has only JSON input formatters
+                return
+            try:
+                invocation = json.loads(body)
+            except ValueError:
+                invocation = None
+            if not isinstance(invocation, dict):
+                self._reply(HttpAnswer(400))  # `if (invocation == null) return BadRequest();`
+                return
+            function = next(
+                (f for f in host.functions.values() if f.name.lower() == name.strip("/").lower()), None
+            )
+            if function is None:
+                self._reply(HttpAnswer(404))
+                return
+            given = invocation.get("input")
+            self._reply(HttpAnswer(202))
+            host.admin_invoke(function, given if isinstance(given, str) else None)
 
         def _reply(self, answer: HttpAnswer, *, close: bool = False) -> None:
             self.send_response(answer.status)

@@ -87,9 +87,13 @@ def _run(args: argparse.Namespace, key: str) -> int:
         ).start()
         stack.callback(engine.stop)
         with binding(APP, args.port):  # DevHost binds in its constructor
-            host = DevHost(
-                worker, port=args.port, function_key=key, durable_client=engine.client_binding_json
-            )
+            try:
+                host = DevHost(
+                    worker, port=args.port, function_key=key, durable_client=engine.client_binding_json
+                )
+            except IndexingError as error:  # a timer schedule the host cannot index
+                print(f"error: {error}", file=sys.stderr)
+                return 1
         host.start()
         stack.callback(host.stop)
         stack.callback(STATE_FILE.unlink, missing_ok=True)
@@ -276,7 +280,7 @@ def _print_banner(host: DevHost, emulator: AcsEmulator, blob_port: int, table_po
             [
                 "",
                 "Running (all on loopback):",
-                f"  function app  {api}   function key: {host.function_key}",
+                f"  function app  {api}   function key: {host.function_key}   master key: {host.master_key}",
                 f"  ACS emulator  {emulator.endpoint}   CA: {emulator.ca_pem_path}",
                 f"  Azurite       blob :{blob_port}  table :{table_port}",
                 "  Event Grid    the emulator posts RecordingFileStatusUpdated to the app's webhook",

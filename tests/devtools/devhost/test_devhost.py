@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,3 +137,48 @@ def test_a_recording_id_with_an_encoded_slash_reaches_the_route_with_it(host: De
         "message": "The recording id is not a valid ACS recording id.",
         "target": "recordingId",
     }
+
+
+def test_the_standalone_host_prints_a_master_key_that_runs_a_timer_by_hand(tmp_path: Path) -> None:
+    """`python -m devtools.devhost` prints the master key; with it, POST /admin/functions/<name> runs
+    a timer function at once, as Core Tools does."""
+    from tests.devtools.devhost.probe import PROBE_APP
+
+    log = tmp_path / "probe.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PROBE_LOG": str(log), "PROBE_TICK": "0 0 0 1 1 *"}
+    env.pop("DEVHOST_MASTER_KEY", None)
+    command = [
+        sys.executable,
+        "-m",
+        "devtools.devhost",
+        "--port",
+        "0",
+        "--settings",
+        str(tmp_path / "none.json"),
+    ]
+    with subprocess.Popen(
+        command, cwd=PROBE_APP, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            printed: list[str] = []
+            while not printed or not printed[-1].startswith("Listening on"):
+                line = process.stdout.readline()
+                assert line, f"the host ended: {printed}"
+                printed.append(line.strip())
+            base = printed[-1].split()[2]
+            master = next(line.split()[2] for line in printed if line.startswith("Master key:"))
+            answer = requests.post(
+                f"{base}/admin/functions/nightly",
+                json={"input": ""},
+                headers={"x-functions-key": master},
+                timeout=10,
+            )
+            assert answer.status_code == 202
+            deadline = time.monotonic() + 10
+            while not log.exists() or '"nightly"' not in log.read_text(encoding="utf-8"):
+                assert time.monotonic() < deadline, "the timer function did not run"
+                time.sleep(0.05)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=20)

@@ -8,6 +8,7 @@ the real app does, so what it sees is what the worker's own code made of the hos
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.devtools.devhost.probe import KEY, MASTER, Probe, probe_host
+from tests.devtools.devhost.probe import KEY, MASTER, ONCE_A_YEAR, Probe, probe_host
 
 NOTIFICATION = {"aeg-event-type": "Notification"}
 
@@ -211,3 +212,83 @@ def test_a_chunked_request_body_reaches_the_function_whole(probe: Probe) -> None
     )
     assert answer.request.headers["Transfer-Encoding"] == "chunked"
     assert answer.json()["body"] == '{"chunked": true}'
+
+
+# -- 5. timers and the admin API --------------------------------------------------------------
+
+
+def test_a_run_on_startup_timer_runs_once_at_start(tmp_path: Path) -> None:
+    started = time.time()
+    with probe_host(tmp_path, tick=ONCE_A_YEAR) as probe:  # next occurrence: next New Year
+        (tick,) = probe.wait_for("tick")
+        time.sleep(1.0)
+        assert len(probe.notes("tick")) == 1
+    assert tick["at"] - started < 5
+    assert tick["past_due"] is False
+
+
+def test_a_timer_runs_on_the_ncrontab_schedule_its_app_setting_names(tmp_path: Path) -> None:
+    # The probe's schedule is `%PROBE_TICK%`: the app setting holds the NCRONTAB expression.
+    with probe_host(tmp_path, tick="*/1 * * * * *") as probe:
+        ticks = probe.wait_for("tick", count=4, timeout=10)
+    scheduled = [tick["at"] for tick in ticks[1:]]  # after the startup run: one a second, on the second
+    assert all(0.4 < later - earlier < 2.0 for earlier, later in itertools.pairwise(scheduled))
+    assert all(at % 1 < 0.6 for at in scheduled)  # on the second, plus the invocation's latency
+
+
+def test_the_admin_api_runs_a_timer_function_with_the_master_key_only(probe: Probe) -> None:
+    url = f"{probe.host.base_url}/admin/functions/nightly"
+    json_body = {"Content-Type": "application/json"}
+    assert (
+        requests.post(url, json={"input": ""}, headers={"x-functions-key": KEY}, timeout=10).status_code
+        == 401
+    )
+    assert probe.notes("nightly") == []
+    answer = requests.post(url, json={"input": ""}, headers={"x-functions-key": MASTER}, timeout=10)
+    assert (answer.status_code, answer.content) == (202, b"")
+    (note,) = probe.wait_for("nightly")
+    assert note["past_due"] is False
+    assert set(note["status"]) == {"Last", "Next", "LastUpdated"}  # useMonitor: the schedule's status
+    no_body = requests.post(url, data=b"", headers={"x-functions-key": MASTER, **json_body}, timeout=10)
+    assert no_body.status_code == 400
+    missing = requests.post(
+        f"{probe.host.base_url}/admin/functions/nope",
+        json={},
+        headers={"x-functions-key": MASTER},
+        timeout=10,
+    )
+    assert missing.status_code == 404
+
+
+def test_the_admin_api_passes_an_activity_its_input_and_refuses_to_bind_an_http_function(
+    probe: Probe,
+) -> None:
+    headers = {"x-functions-key": MASTER}
+    base = f"{probe.host.base_url}/admin/functions"
+    assert (
+        requests.post(
+            f"{base}/probe_activity", json={"input": '"hello"'}, headers=headers, timeout=10
+        ).status_code
+        == 202
+    )
+    assert probe.wait_for("probe_activity")[0]["payload"] == "hello"
+    assert requests.post(f"{base}/echo", json={"input": "x"}, headers=headers, timeout=10).status_code == 202
+    assert (
+        requests.post(
+            f"{base}/probe_orchestrator", json={"input": "x"}, headers=headers, timeout=10
+        ).status_code
+        == 202
+    )
+    time.sleep(0.5)
+    assert probe.notes("probe_orchestrator") == []  # "Don't know how to bind to String."
+
+
+def test_a_schedule_the_timer_extension_cannot_parse_stops_the_host(tmp_path: Path) -> None:
+    from devtools.devhost.host import IndexingError
+
+    seven_fields = r"'tick'.*'\*/1 \* \* \* \* \* \*' was not recognized as a valid cron expression"
+    with pytest.raises(IndexingError, match=seven_fields), probe_host(tmp_path, tick="*/1 * * * * * *"):
+        pass
+    unset = r"'%PROBE_TICK%' does not resolve to a value"
+    with pytest.raises(IndexingError, match=unset), probe_host(tmp_path, tick=None):
+        pass
