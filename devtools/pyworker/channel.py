@@ -25,6 +25,7 @@ from devtools.pyworker.wire import Channel, ChannelClosedError, Message, TypedDa
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_WORKER_PYTHON = REPO / ".venv-worker" / "bin" / "python"
 INIT_TIMEOUT = 120.0
+FORWARDED_LEVELS = ("", "azure", "urllib3")  # the root logger and the chatty SDK loggers
 
 log = logging.getLogger("devhost.worker")
 
@@ -131,9 +132,9 @@ class WorkerProcess:
             str(self.app_dir),
             "--channel-fd",
             str(worker_end.fileno()),
-            "--log-level",
-            str(logging.getLogger().getEffectiveLevel()),
         ]
+        for name in FORWARDED_LEVELS:  # the worker logs only what this host's logging would keep
+            argv += ["--log-level", f"{name}={logging.getLogger(name).getEffectiveLevel()}"]
         if self.emulator_dns_port is not None:
             argv += ["--emulator-dns", str(self.emulator_dns_port)]
         path = os.pathsep.join(filter(None, [str(REPO), self.environ.get("PYTHONPATH", "")]))

@@ -271,7 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.pyworker", description=__doc__.splitlines()[0])
     parser.add_argument("--app-dir", type=Path, required=True)
     parser.add_argument("--channel-fd", type=int, help="the socket the local host talks on")
-    parser.add_argument("--log-level", type=int, default=logging.INFO)
+    parser.add_argument(
+        "--log-level",
+        action="append",
+        default=[],
+        metavar="LOGGER=LEVEL",
+        help="a logger's level (the root's: =LEVEL), as the host has it",
+    )
     parser.add_argument("--emulator-dns", type=int, metavar="PORT")
     parser.add_argument(
         "--check", action="store_true", help="only check the worker's entry points; exit 2 if moved"
@@ -287,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     channel = Channel(socket.socket(fileno=args.channel_fd))
     root = logging.getLogger()
     root.handlers[:] = [_Forwarder(channel)]
-    root.setLevel(args.log_level)
+    root.setLevel(logging.INFO)
+    for setting in args.log_level:
+        name, _, level = setting.rpartition("=")
+        logging.getLogger(name or None).setLevel(int(level))
     if moved:
         channel.send(
             {
