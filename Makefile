@@ -4,7 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 # The Functions Python worker (azure-functions-runtime) needs Python 3.13: a second venv holds it,
-# with the app's runtime requirements, so the tests and the local host index the app as Azure does.
+# with the app's runtime requirements; the local host runs the app in it, as Azure does.
+# devtools/find_python313.sh finds a 3.13 or gets one (uv from PyPI, pyenv, apt), else says what to install.
 WORKER_VENV := .venv-worker
 WORKER_PY := $(WORKER_VENV)/bin/python
 # checkov (the static scan of infra/) pins packages that clash with ours: it gets a venv of its own.
@@ -55,7 +56,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 $(WORKER_VENV)/.installed: requirements.txt requirements-worker.txt
-	test -x $(WORKER_PY) || "$$(devtools/find_python313.sh)" -m venv $(WORKER_VENV)
+	test -x $(WORKER_PY) || { py="$$(PYTHON=$(PYTHON) devtools/find_python313.sh)" && "$$py" -m venv $(WORKER_VENV); }
 	$(WORKER_PY) -m pip install --quiet --upgrade pip
 	$(WORKER_PY) -m pip install --quiet -r requirements-worker.txt
 	touch $@

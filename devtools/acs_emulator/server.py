@@ -20,6 +20,8 @@ from types import TracebackType
 
 import trustme
 
+from devtools.loopback_dns import loopback_dns
+
 from . import admin_api
 from . import recording_api as api
 from .admin_api import AdminApi
@@ -48,7 +50,6 @@ from .http_types import (
     json_response,
 )
 from .httpd import TlsHttpServer
-from .loopback_dns import loopback_dns
 from .media import WAV_MAX_BYTES
 from .recording_files import (
     DEFAULT_MAX_CHUNK_BYTES,

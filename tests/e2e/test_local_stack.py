@@ -74,7 +74,7 @@ def test_duplicate_webhook_deliveries_archive_once(local_stack: LocalStack) -> N
     archives = [s for s in local_stack.engine.list_statuses() if s["instanceId"].startswith("archive-")]
     assert len(archives) == 1
     notifications = [
-        d for d in local_stack.emulator.event_deliveries if d.kind == "notification" and d.status == 200
+        d for d in local_stack.emulator.event_deliveries if d.kind == "notification" and d.status == 202
     ]
     assert len(notifications) >= 2  # at least once: the duplicate arrived, and started nothing
     verify_blobs(local_stack, archive["manifest"])
