@@ -17,12 +17,12 @@ IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_
 	tests/integration/test_chunk_transfer.py tests/integration/test_archive_recovery.py \
 	tests/e2e/test_local_stack.py
 
-.PHONY: run test unit demo bench soak reliability setup clean
+.PHONY: run test unit demo bench soak reliability setup run-setup clean
 
-run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
+run: run-setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
 	USE_FUNC=$(USE_FUNC) $(PY) -m devtools.stack
 
-demo: setup ## against a running `make run` (PORT=N: the one on N; else the only one): record a call, archive it, show the blobs
+demo: run-setup ## against a running `make run` (PORT=N: the one on N; else the only one): record a call, archive it, show the blobs
 	$(PY) -m devtools.demo
 
 bench: setup ## quick benchmarks (archive throughput and memory, cold start, control latency)
@@ -49,7 +49,16 @@ unit: $(VENV)/.installed $(WORKER_VENV)/.installed $(INFRA_VENV)/.installed ## t
 
 setup: $(VENV)/.installed $(WORKER_VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# `make run` installs only what running needs (requirements-run.txt); `make test` adds the test tools.
+run-setup: $(VENV)/.run-installed $(WORKER_VENV)/.installed node_modules/.installed
+
+$(VENV)/.run-installed: requirements.txt requirements-run.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-run.txt
+	touch $@
+
+$(VENV)/.installed: requirements.txt requirements-run.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
