@@ -35,7 +35,7 @@ from devtools.stack.lifetime import ParentWatch, StopSignals
 from devtools.stack.state import remove_state, write_state
 
 REPO = Path(__file__).resolve().parents[2]
-EVENT_FUNCTION = "on_recording_file_status_updated"
+EVENT_FUNCTION = "on_acs_event"
 
 
 def main(argv: list[str] | None = None) -> int:

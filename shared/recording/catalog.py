@@ -55,6 +55,7 @@ class StartedRecording:
     kind: str
     options: StartRecordingOptions
     at: datetime
+    policy_rule: str | None = None  # the recording policy's rule that started it; None: our API did
 
 
 def started_entity(started: StartedRecording) -> dict[str, Any]:
@@ -73,6 +74,7 @@ def started_entity(started: StartedRecording) -> dict[str, Any]:
         "createdAt": started.at.isoformat(),
         "updatedAt": started.at.isoformat(),
         "stateChanges": "[]",
+        "policyRule": started.policy_rule,
     }
 
 
@@ -123,6 +125,7 @@ def entity_to_json(entity: dict[str, Any]) -> dict[str, Any]:
         "stateChanges": json.loads(entity.get("stateChanges") or "[]"),
         "lastError": json.loads(entity["lastError"]) if entity.get("lastError") else None,
         "archive": json.loads(entity["archive"]) if entity.get("archive") else None,
+        "policyRule": entity.get("policyRule"),
     }
     return body
 
@@ -151,7 +154,9 @@ class Catalog:
                 self._reindex(None, entity)
                 break
             # A callback got here first: keep all it wrote, add what only the start knows.
-            start_only = {k: entity[k] for k in ("callLocatorKind", "callLocatorId", "kind", "options")}
+            start_only = {
+                k: entity[k] for k in ("callLocatorKind", "callLocatorId", "kind", "options", "policyRule")
+            }
             merged = {**existing, **start_only}
             merged["serverCallId"] = existing.get("serverCallId") or entity["serverCallId"]
             if self._replace(merged, existing):

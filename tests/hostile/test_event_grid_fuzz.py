@@ -1,7 +1,8 @@
-"""Generated Event Grid deliveries to the local host's webhook: mutated RecordingFileStatusUpdated
-events, validation handshakes and garbage. None may get a 5xx (a 5xx makes Event Grid retry the
-delivery for a day), and none may make the app fetch a URL off the allow-list (judged at the end of
-the folder, in test_traffic_audit.py, once the archives they started have settled).
+"""Generated Event Grid deliveries to the local host's webhook: mutated RecordingFileStatusUpdated,
+CallStarted and CallEnded events, validation handshakes and garbage. None may get a 5xx (a 5xx makes
+Event Grid retry the delivery for a day), and none may make the app fetch a URL off the allow-list
+(judged at the end of the folder, in test_traffic_audit.py, once the archives they started have
+settled).
 
 What the real Functions host answers to a body that is no delivery is not documented; the local
 host answers 400 with a short text, and 413 above Event Grid's 1 MB delivery limit.
@@ -10,8 +11,10 @@ host answers 400 with a short text, and 413 above Event Grid's 1 MB delivery lim
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +23,7 @@ from tests.hostile.capture import Traffic
 from tests.hostile.conftest import examples
 from tests.hostile.event_strategies import (
     Delivery,
+    call_event_deliveries,
     event_deliveries,
     garbage_deliveries,
     validation_deliveries,
@@ -55,6 +59,31 @@ def test_mutated_recording_events_are_accepted_or_refused_never_5xx(
         trap.forged_deliveries += delivery.forged
         status, body = deliver(traffic, webhook, delivery)
         assert status == 200 or status in HOST_REFUSALS, f"{status} {body[:300]!r}"
+
+    run()
+
+
+@pytest.fixture
+def record_every_call(api: str, function_key: str) -> Iterator[None]:
+    """A policy that records every call, so that CallStarted goes all the way to a start; off after."""
+    policy = {"rules": [{"name": "every-call", "match": {}, "record": {}}]}
+    key = {"x-functions-key": function_key}
+    assert requests.put(f"{api}/recording-policy", json=policy, headers=key, timeout=30).status_code == 200
+    yield
+    assert (
+        requests.put(f"{api}/recording-policy", json={"rules": []}, headers=key, timeout=30).status_code
+        == 200
+    )
+
+
+def test_mutated_call_events_are_accepted_or_refused_never_5xx(
+    traffic: Traffic, webhook: str, record_every_call: None
+) -> None:
+    @settings(EVENT_SETTINGS, max_examples=examples(60))
+    @given(delivery=call_event_deliveries())
+    def run(delivery: Delivery) -> None:
+        status, body = deliver(traffic, webhook, delivery)
+        assert status // 100 == 2 or status in HOST_REFUSALS, f"{status} {body[:300]!r}"
 
     run()
 

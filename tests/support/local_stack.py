@@ -14,7 +14,7 @@ from shared.settings import Settings
 from tests.support.functions import indexed_functions
 
 REPO = Path(__file__).resolve().parents[2]
-EVENT_FUNCTION = "on_recording_file_status_updated"
+EVENT_FUNCTION = "on_acs_event"
 KEY = "e2e-function-key"
 
 
