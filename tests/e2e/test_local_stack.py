@@ -38,6 +38,21 @@ def test_demo_lifecycle_records_pauses_resumes_stops_and_archives(local_stack: L
     verify_blobs(local_stack, archive["manifest"])
 
 
+def test_demo_policy_run_archives_a_call_recorded_by_policy_and_puts_the_policy_back(
+    local_stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = local_stack.client()
+    with caplog.at_level(logging.INFO):
+        archive = demo.run_policy(client, timeout=60)
+    assert (archive["runtimeStatus"], archive["status"]) == ("Completed", "Completed")
+    verify_blobs(local_stack, archive["manifest"])
+    recording = local_stack.emulator.recording(archive["recordingId"])
+    assert (recording.channel_type, recording.stop_reason) == ("unmixed", "callEnded")
+    started = [r.getMessage() for r in caplog.records if "Executing 'Functions." in r.getMessage()]
+    assert not any("Functions.start_recording" in line for line in started)  # no POST /api/recordings
+    assert client.call("GET", "recording-policy").json() == {"rules": []}
+
+
 def test_event_grid_handshake_is_answered_over_http(local_stack: LocalStack) -> None:
     assert local_stack.host is not None
     code = "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"
