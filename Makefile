@@ -4,7 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 # The Functions Python worker (azure-functions-runtime) needs Python 3.13: a second venv holds it,
-# with the app's runtime requirements, so the tests and the local host index the app as Azure does.
+# with the app's runtime requirements; the local host runs the app in it, as Azure does.
+# devtools/find_python313.sh finds a 3.13 or gets one (uv from PyPI, pyenv, apt), else says what to install.
 WORKER_VENV := .venv-worker
 WORKER_PY := $(WORKER_VENV)/bin/python
 # checkov (the static scan of infra/) pins packages that clash with ours: it gets a venv of its own.
@@ -13,14 +14,15 @@ INFRA_PY := $(INFRA_VENV)/bin/python
 
 # The control and archive suites, run a second time by `make test` signing in with Entra ID tokens.
 IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_archive.py \
-	tests/integration/test_chunk_transfer.py tests/e2e/test_local_stack.py
+	tests/integration/test_chunk_transfer.py tests/integration/test_archive_recovery.py \
+	tests/e2e/test_local_stack.py
 
-.PHONY: run test unit demo bench soak reliability setup clean
+.PHONY: run test unit demo bench soak reliability setup run-setup clean
 
-run: setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
+run: run-setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
 	USE_FUNC=$(USE_FUNC) $(PY) -m devtools.stack
 
-demo: setup ## against a running `make run` (PORT=N: the one on N; else the only one): record a call, archive it, show the blobs
+demo: run-setup ## against a running `make run` (PORT=N: the one on N; else the only one): record a call, archive it, show the blobs
 	$(PY) -m devtools.demo
 
 bench: setup ## quick benchmarks (archive throughput and memory, cold start, control latency)
@@ -47,14 +49,23 @@ unit: $(VENV)/.installed $(WORKER_VENV)/.installed $(INFRA_VENV)/.installed ## t
 
 setup: $(VENV)/.installed $(WORKER_VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# `make run` installs only what running needs (requirements-run.txt); `make test` adds the test tools.
+run-setup: $(VENV)/.run-installed $(WORKER_VENV)/.installed node_modules/.installed
+
+$(VENV)/.run-installed: requirements.txt requirements-run.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-run.txt
+	touch $@
+
+$(VENV)/.installed: requirements.txt requirements-run.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 $(WORKER_VENV)/.installed: requirements.txt requirements-worker.txt
-	test -x $(WORKER_PY) || "$$(devtools/find_python313.sh)" -m venv $(WORKER_VENV)
+	test -x $(WORKER_PY) || { py="$$(PYTHON=$(PYTHON) devtools/find_python313.sh)" && "$$py" -m venv $(WORKER_VENV); }
 	$(WORKER_PY) -m pip install --quiet --upgrade pip
 	$(WORKER_PY) -m pip install --quiet -r requirements-worker.txt
 	touch $@

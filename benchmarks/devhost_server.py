@@ -1,8 +1,8 @@
 """Serve function_app's HTTP routes with `devtools.devhost.DevHost` in this process until SIGTERM.
 
 `python -m benchmarks.devhost_server PORT` (function key from DEVHOST_FUNCTION_KEY, settings from the
-environment). Uses the DevHost class the e2e tests use, without the CLI's durable-engine wiring, which
-the control routes do not need.
+environment). Uses the DevHost class the e2e tests use (the app in the Python worker), without the
+CLI's durable-engine wiring, which the control routes do not need.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from types import FrameType
 
 
 def main() -> int:
+    from pathlib import Path
+
     from devtools.devhost import DevHost
-    from devtools.devhost.host import index_app
+    from devtools.devhost.host import start_worker
 
     stop = threading.Event()
 
@@ -25,13 +27,15 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
-    host = DevHost(index_app(), port=int(sys.argv[1]), function_key=os.environ["DEVHOST_FUNCTION_KEY"])
+    worker = start_worker(Path(__file__).resolve().parents[1])
+    host = DevHost(worker, port=int(sys.argv[1]), function_key=os.environ["DEVHOST_FUNCTION_KEY"])
     host.start()
     try:
         while not stop.wait(0.2):
             pass
     finally:
         host.stop()
+        worker.stop()
     return 0
 
 

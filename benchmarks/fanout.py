@@ -56,8 +56,8 @@ def local_stack() -> Iterator[dict[str, Any]]:
     from devtools.acs_emulator import AcsEmulator
     from devtools.azurite import running_azurite
     from devtools.devhost import DevHost
-    from devtools.devhost.host import index_app
-    from devtools.durable import DurableEngine, TableStore
+    from devtools.devhost.durable import durable_engine
+    from devtools.devhost.host import start_worker
     from shared.worker_cache import reset_worker_caches
 
     with running_azurite() as azurite, AcsEmulator(file_status_delay=3600.0) as emulator:
@@ -76,19 +76,20 @@ def local_stack() -> Iterator[dict[str, Any]]:
         }
         with environment(settings), emulator.loopback_dns():
             reset_worker_caches()
-            functions = index_app(worker_check=False)  # make test proves the worker accepts it
-            engine = DurableEngine(
-                functions,
-                store=TableStore(azurite.connection_string, f"fanout{uuid.uuid4().hex[:10]}"),
+            worker = start_worker(REPO, emulator_dns_port=emulator.port)  # the app runs in the Python worker
+            engine = durable_engine(
+                worker,
+                storage=azurite.connection_string,
                 host_json=REPO / "host.json",
-                activity_workers=4,
+                table=f"fanout{uuid.uuid4().hex[:10]}",
             ).start()
-            host = DevHost(functions, port=0, durable_client=engine.client_binding_json).start()
+            host = DevHost(worker, port=0, durable_client=engine.client_binding_json).start()
             try:
                 yield {"emulator": emulator, "engine": engine, "host": host}
             finally:
                 host.stop()
                 engine.stop()
+                worker.stop()
 
 
 def _recording(emulator: Any, chunks: int) -> str:

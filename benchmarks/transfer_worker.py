@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devtools.acs_emulator.loopback_dns import loopback_dns
+from devtools.loopback_dns import loopback_dns
 
 
 def _status_kib(field: str) -> int:

@@ -10,7 +10,6 @@ any virtual environment exists.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 from devtools.ports import free_port, wait_for_port
+from devtools.processes import die_with
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_MODULES = REPO / "node_modules"
@@ -234,7 +234,7 @@ class AzuriteServer:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=lambda: _die_with(parent),
+                preexec_fn=lambda: die_with(parent),
             )
         else:
             with self.access_log.open("ab") as log:
@@ -243,7 +243,7 @@ class AzuriteServer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=lambda: _die_with(parent),
+                    preexec_fn=lambda: die_with(parent),
                 )
         try:
             for port in (self.azurite.blob_port, self.azurite.queue_port, self.azurite.table_port):
@@ -262,20 +262,6 @@ class AzuriteServer:
         """Stop and start again on the same ports (data kept only with a `location`)."""
         self.stop()
         self.start()
-
-
-_PR_SET_PDEATHSIG = 1
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-
-
-def _die_with(parent: int) -> None:
-    """In the child, before exec: Linux sends it SIGKILL when the thread that started it ends, so an
-    Azurite in a session of its own never outlives the stack or the tests (a SIGKILL or a crash included).
-    If that process is already gone, exit at once."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:
-            os._exit(1)
 
 
 @contextmanager

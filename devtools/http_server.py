@@ -1,4 +1,5 @@
-"""The threading HTTP server every local stand-in uses (local host, Durable API, ACS emulator).
+"""The threading HTTP server every local stand-in uses (local host, Durable API, ACS emulator),
+and the one way they read a request body (Content-Length or chunked).
 
 Two defaults of `http.server` make it stall where the real front ends do not:
 - the listen backlog of 5 drops or resets connections when a burst arrives faster than they are
@@ -10,8 +11,9 @@ Two defaults of `http.server` make it stall where the real front ends do not:
 from __future__ import annotations
 
 import socket
+from email.message import Message
 from http.server import ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 
 class LoopbackHttpServer(ThreadingHTTPServer):
@@ -21,3 +23,65 @@ class LoopbackHttpServer(ThreadingHTTPServer):
         connection, address = super().get_request()
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection, address
+
+
+class _Reader(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+    def readline(self, size: int = ..., /) -> bytes: ...
+
+
+class BodyError(Exception):
+    """The request body cannot be read as framed; `status` is the answer (400, 413 or 501)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def read_body(rfile: _Reader, headers: Message, limit: int) -> bytes:
+    """The request body, framed by `Transfer-Encoding: chunked` (which wins, RFC 9112 6.3) or by
+    `Content-Length`; none of them is an empty body. Never guesses where a body ends."""
+    encoding = (headers.get("Transfer-Encoding") or "").strip().lower()
+    if encoding:
+        if encoding != "chunked":
+            raise BodyError(501, f"Transfer-Encoding {encoding!r} is not supported.")
+        return _read_chunked(rfile, limit)
+    declared = (headers.get("Content-Length") or "").strip()
+    if not declared:
+        return b""
+    if not declared.isdigit():
+        raise BodyError(400, "Invalid Content-Length.")
+    length = int(declared)
+    if length > limit:
+        raise BodyError(413, "Request body too large.")
+    body = rfile.read(length)
+    if len(body) != length:
+        raise BodyError(400, "Request body shorter than Content-Length.")
+    return body
+
+
+def _read_chunked(rfile: _Reader, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        size_line = rfile.readline(1024).split(b";", 1)[0].strip()
+        try:
+            size = int(size_line, 16)
+        except ValueError:
+            raise BodyError(400, "Malformed chunked body.") from None
+        if size < 0:
+            raise BodyError(400, "Malformed chunked body.")
+        if size == 0:
+            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # discard trailers
+            return b"".join(chunks)
+        total += size
+        if total > limit:
+            raise BodyError(413, "Request body too large.")
+        chunk = rfile.read(size)
+        if len(chunk) != size:
+            raise BodyError(400, "Chunked body ended early.")
+        chunks.append(chunk)
+        rfile.readline(1024)

@@ -23,17 +23,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-# The worker receives its protobuf module from the host at init (`request.properties["protos"]`).
-# Indexing reads only the BindingInfo enum values below from it, so they are given here with the
-# numbers of `BindingInfo.Direction` / `BindingInfo.DataType` in the host's FunctionRpc.proto
-# (azure-functions-language-worker-protobuf). Every check that accepts or refuses a function is
-# the worker's own code, imported from azure_functions_runtime, not a copy of it.
-_PROTOS = SimpleNamespace(
-    BindingInfo=SimpleNamespace(**{"in": 0, "out": 1, "inout": 2, "undefined": 0, "string": 1, "binary": 2})
-)
+# The worker receives its protobuf module from the host at init (`request.properties["protos"]`);
+# indexing reads only the BindingInfo enum values from it, which the local host's stand-in module
+# gives with the numbers of the host's FunctionRpc.proto. Every check that accepts or refuses a
+# function is the worker's own code, imported from azure_functions_runtime, not a copy of it.
+from devtools.pyworker import protos
 
 
 def index(app_dir: Path) -> dict[str, Any]:
@@ -59,7 +55,7 @@ def index(app_dir: Path) -> dict[str, Any]:
     for function in indexed:
         name = function.get_function_name()
         try:
-            registry.add_indexed_function(function=function, protos=_PROTOS)
+            registry.add_indexed_function(function=function, protos=protos)
         except Exception as error:  # FunctionLoadError, or whatever else the worker raises
             refused.append({"name": name, "error": f"{type(error).__name__}: {error}"})
             continue

@@ -27,12 +27,13 @@ param newAcsDataLocation string = 'United States'
 topic: if yours already has one, give its name here so it is adopted instead of refused.''')
 param systemTopicName string = ''
 
-@description('Python of the Function App: 3.11 runs the whole test suite (make test); 3.13 the worker indexing.')
+@description('''Python of the Function App. 3.13: the Python worker the e2e, chaos and hostile suites run
+(azure-functions-runtime, pinned in requirements.txt); 3.11 stays installable (its install and import are tested).''')
 @allowed([
   '3.11'
   '3.13'
 ])
-param pythonVersion string = '3.11'
+param pythonVersion string = '3.13'
 
 @description('Memory of each Flex Consumption instance.')
 @allowed([

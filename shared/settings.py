@@ -86,11 +86,15 @@ class Settings:
     retention_days: int = 0  # 0: archives are kept forever
     retention_dry_run: bool = False
     archive: ArchivePolicy = field(default_factory=lambda: ArchivePolicy())
+    # The Functions host's own account (AzureWebJobsStorage*), which may differ from the archive's:
+    # read only when something of ours lives there (the dead-letter container), else None.
+    host_storage: StorageConnection | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build settings from an environment mapping (`os.environ` in the app, a dict in tests)."""
         client_id = _optional(env, "AZURE_CLIENT_ID")
+        archive = _archive_policy(env)
         return cls(
             acs=_acs_connection(env, client_id),
             storage=_storage_connection(env, client_id),
@@ -125,7 +129,8 @@ class Settings:
                 env, "ARCHIVE_RETENTION_DAYS", default=0, minimum=0, maximum=MAX_RETENTION_DAYS
             ),
             retention_dry_run=_boolean(env, "ARCHIVE_RETENTION_DRY_RUN", default=False),
-            archive=_archive_policy(env),
+            archive=archive,
+            host_storage=_dead_letter_storage(env, client_id) if archive.dead_letter_container else None,
         )
 
 
@@ -238,16 +243,36 @@ def _storage_connection(env: Mapping[str, str], client_id: str | None) -> Storag
         return StorageConnection(
             connection_string=_storage_string("ARCHIVE_STORAGE_CONNECTION_STRING", connection_string)
         )
+    host = _host_storage(env, client_id)
+    if host is not None:
+        return host
+    raise SettingsError(
+        "ARCHIVE_STORAGE_CONNECTION_STRING",
+        "is missing (set it, ARCHIVE_STORAGE_ACCOUNT_URL for managed identity, or AzureWebJobsStorage)",
+    )
+
+
+def _host_storage(env: Mapping[str, str], client_id: str | None) -> StorageConnection | None:
+    """The Functions host's storage as the host reads it: identity settings first, else the
+    `AzureWebJobsStorage` connection string; None when neither is set."""
     host_identity = _host_storage_identity(env, client_id)
     if host_identity is not None:
         return host_identity
     jobs_storage = _optional(env, "AzureWebJobsStorage")
     if jobs_storage is not None:
         return StorageConnection(connection_string=_storage_string("AzureWebJobsStorage", jobs_storage))
-    raise SettingsError(
-        "ARCHIVE_STORAGE_CONNECTION_STRING",
-        "is missing (set it, ARCHIVE_STORAGE_ACCOUNT_URL for managed identity, or AzureWebJobsStorage)",
-    )
+    return None
+
+
+def _dead_letter_storage(env: Mapping[str, str], client_id: str | None) -> StorageConnection:
+    """Event Grid dead-letters into the host's account (infra/modules/host-storage.bicep)."""
+    host = _host_storage(env, client_id)
+    if host is None:
+        raise SettingsError(
+            "AzureWebJobsStorage",
+            "is missing (EVENT_GRID_DEAD_LETTER_CONTAINER is a container in the host's storage)",
+        )
+    return host
 
 
 _HOST_STORAGE = "AzureWebJobsStorage__"

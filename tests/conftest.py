@@ -15,6 +15,7 @@ import pytest
 
 from devtools.acs_emulator import AcsEmulator
 from devtools.azurite import Azurite, running_azurite
+from devtools.stack.__main__ import timer_schedules
 from shared.settings import Settings, current_settings
 from shared.worker_cache import reset_worker_caches
 from tests.support.callback_receiver import Receiver, callback_receiver
@@ -91,6 +92,7 @@ def app_settings(
         "ACS_RESOURCE_ID": emulator.resource_id,
         "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
         "RECORDING_STATE_CALLBACK_URL": receiver.url,
+        **timer_schedules(),  # the host resolves the timers' %SETTING% schedules before it starts
     }
     unset = ["ACS_ENDPOINT", "ARCHIVE_STORAGE_ACCOUNT_URL", "AzureWebJobsStorage", *IDENTITY_VARIABLES]
     if acs_auth() == "identity":  # ACS through Microsoft Entra ID, no access key anywhere
@@ -123,3 +125,15 @@ def _restore_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
     server.ignore_range = False
     server.clear_faults()
     server.clear_event_webhooks()
+
+
+@pytest.fixture
+def result_settled(emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator's (preview) result route says the session ended as soon as a recording stops."""
+    monkeypatch.setattr(emulator, "result_pending_seconds", 0.0)
+
+
+@pytest.fixture
+def result_still_ongoing(emulator: AcsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The result route says SessionStillOngoing (as captured 4 s after a stop) for an hour."""
+    monkeypatch.setattr(emulator, "result_pending_seconds", 3600.0)

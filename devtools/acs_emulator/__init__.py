@@ -5,8 +5,9 @@ authentication, the recording state machine, repeatability and signed RecordingS
 callbacks, so the app and its tests can run against the real SDK without Azure.
 """
 
+from devtools.loopback_dns import loopback_dns
+
 from .events import EventDelivery, WebhookValidationError
-from .loopback_dns import loopback_dns
 from .recording_files import RecordingChunk, RecordingFiles
 from .server import AcsEmulator
 from .state import Call, RecordingSnapshot, StateChange

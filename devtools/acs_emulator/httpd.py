@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from devtools.http_server import LoopbackHttpServer
+from devtools.http_server import BodyError, LoopbackHttpServer, read_body
 
 from .http_types import JSON_CONTENT_TYPE, ApiError, ConnectionAbortError, Request, Response, internal_error
 
@@ -36,13 +36,6 @@ class Application(Protocol):
     def handle(self, request: Request) -> Response: ...
 
     def finalize(self, request: Request, response: Response) -> None: ...
-
-
-class _BodyError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class TlsHttpServer(LoopbackHttpServer):
@@ -143,42 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- internals -------------------------------------------------------------------------------
     def _read_body(self) -> bytes:
-        encoding = (self.headers.get("Transfer-Encoding") or "").lower()
-        if encoding:
-            if encoding != "chunked":
-                raise _BodyError(501, f"Transfer-Encoding {encoding!r} is not supported.")
-            return self._read_chunked()
-        length_value = self.headers.get("Content-Length")
-        if length_value is None:
-            return b""
-        if not length_value.isdigit():
-            raise _BodyError(400, "Invalid Content-Length.")
-        length = int(length_value)
-        if length > MAX_BODY_BYTES:
-            raise _BodyError(413, "Request body too large.")
-        body = self.rfile.read(length)
-        if len(body) != length:
-            raise _BodyError(400, "Request body shorter than Content-Length.")
-        return body
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise _BodyError(400, "Malformed chunked body.") from None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # discard trailers
-                return b"".join(chunks)
-            total += size
-            if total > MAX_BODY_BYTES:
-                raise _BodyError(413, "Request body too large.")
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)
+        return read_body(self.rfile, self.headers, MAX_BODY_BYTES)
 
     def _build_request(self, body: bytes) -> Request:
         parts = urlsplit(self.path)
@@ -204,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         try:
             body = self._read_body()
-        except _BodyError as exc:
+        except BodyError as exc:
             self.close_connection = True
             self._write(ApiError(exc.status, "BadRequest", exc.message).to_response(), head_only=False)
             return

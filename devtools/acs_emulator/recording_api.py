@@ -61,6 +61,24 @@ def _validation_error(issues: list[ValidationIssue]) -> ApiError:
     return ApiError(400, "BadRequest", message, details=details)
 
 
+def checked_api_version(request: Request, accepted: frozenset[str]) -> str:
+    """The request's one api-version, if the operation takes it; else the 400 every route answers."""
+    # UNVERIFIED codes/messages: modelled on ASP.NET API versioning, which a Kestrel service
+    # plausibly uses; the real service's exact answer is not captured.
+    values = request.query.get("api-version")
+    if not values:
+        raise ApiError(400, "ApiVersionUnspecified", "An API version is required, but was not specified.")
+    version = values[0]
+    if len(values) > 1 or version not in accepted:
+        raise ApiError(
+            400,
+            "UnsupportedApiVersion",
+            f"The HTTP resource that matches the request URI '{request.path}' does not support "
+            f"the API version '{version}'.",
+        )
+    return version
+
+
 def state_body(snapshot: RecordingSnapshot, state: str | None = None) -> dict[str, Any]:
     """RecordingStateResponse."""
     return {
@@ -104,20 +122,7 @@ class RecordingApi:
 
     @staticmethod
     def api_version(request: Request) -> str:
-        # UNVERIFIED codes/messages: modelled on ASP.NET API versioning, which a Kestrel service
-        # plausibly uses; the real service's exact answer is not captured.
-        values = request.query.get("api-version")
-        if not values:
-            raise ApiError(400, "ApiVersionUnspecified", "An API version is required, but was not specified.")
-        version = values[0]
-        if len(values) > 1 or version not in ACCEPTED_API_VERSIONS:
-            raise ApiError(
-                400,
-                "UnsupportedApiVersion",
-                f"The HTTP resource that matches the request URI '{request.path}' does not support "
-                f"the API version '{version}'.",
-            )
-        return version
+        return checked_api_version(request, ACCEPTED_API_VERSIONS)
 
     # -- operations -----------------------------------------------------------------------------
     def start(self, request: Request, match: re.Match[str]) -> Response:

@@ -15,10 +15,12 @@ import threading
 import uuid
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import trustme
+
+from devtools.loopback_dns import loopback_dns
 
 from . import admin_api
 from . import recording_api as api
@@ -50,7 +52,6 @@ from .http_types import (
     json_response,
 )
 from .httpd import TlsHttpServer
-from .loopback_dns import loopback_dns
 from .media import WAV_MAX_BYTES
 from .recording_files import (
     DEFAULT_MAX_CHUNK_BYTES,
@@ -60,6 +61,7 @@ from .recording_files import (
     TimelineOverride,
     build_recording_files,
 )
+from .result_api import RESULT_PATH, RecordingResultApi
 from .router import Router
 from .schema import StartRecordingOptions
 from .state import (
@@ -109,6 +111,7 @@ class AcsEmulator:
         event_timeout: float = 3.0,
         event_retry_base: float = 0.1,
         event_max_attempts: int = 6,
+        result_pending_seconds: float = 5.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -145,6 +148,9 @@ class AcsEmulator:
         # How CallEnded names the call's length: the docs sample's `durationOfCall` or the SDK
         # models' `callDurationInSeconds` (which one ACS sends is UNVERIFIED; the app reads both).
         self.call_duration_field: DurationField = "durationOfCall"
+        # How long after a stop the (preview) result route still says SessionStillOngoing, as the
+        # capture did 4 s after one (result_api.py). Tests set it to 0, or to hours.
+        self.result_pending_seconds = result_pending_seconds
         self.event_topic = event_topic or default_topic()
         self._event_timeout = event_timeout
         self._event_retry_base = event_retry_base
@@ -539,6 +545,10 @@ class AcsEmulator:
         self.add_route("GET", api.RECORDING_PATH.pattern, recording.get, auth="hmac")
         self.add_route("DELETE", api.RECORDING_PATH.pattern, recording.stop, auth="hmac")
         self.add_route("POST", api.RECORDING_ACTION_PATH.pattern, recording.action, auth="hmac")
+        result = RecordingResultApi(
+            self.state, self._store, lambda: self.result_pending_seconds, lambda: datetime.now(UTC)
+        )
+        self.add_route("GET", RESULT_PATH.pattern, result.get, auth="hmac")
         self.add_route("GET", re.escape(OPENID_CONFIGURATION_PATH), self._openid_configuration, auth="none")
         self.add_route("GET", re.escape(JWKS_PATH), self._jwks, auth="none")
         # Content routes authenticate themselves: the signed host is the resource host, not Host.

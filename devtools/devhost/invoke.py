@@ -1,4 +1,6 @@
-"""Call an indexed function the way the worker does: bindings by name, async awaited."""
+"""Call an indexed function in this process, bindings by name, async awaited: the fast path of the
+integration and durable suites. The local host does not use it: it runs every function in the
+Python worker's own code (devtools/pyworker)."""
 
 from __future__ import annotations
 

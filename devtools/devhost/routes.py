@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from devtools.pyworker.channel import FunctionMetadata
 
 _PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\??\}")
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,8 @@ class HttpRoute:
 
 
 def compile_template(template: str) -> re.Pattern[str]:
-    """`recordings/{recordingId}/pause` -> a regex with one named group per parameter."""
+    """`recordings/{recordingId}/pause` -> a regex with one named group per parameter (one segment
+    each; literal segments compared case-insensitively, as ASP.NET Core's routing does)."""
     parts: list[str] = []
     position = 0
     for param in _PARAM.finditer(template):
@@ -34,22 +38,22 @@ def compile_template(template: str) -> re.Pattern[str]:
     return re.compile("".join(parts).strip("/"), re.IGNORECASE)
 
 
-def http_routes(functions: list[Any]) -> list[HttpRoute]:
-    """Routes of every HTTP-triggered function; literal routes sort before parameterised ones."""
+def http_routes(functions: Iterable[FunctionMetadata]) -> list[HttpRoute]:
+    """Routes of every HTTP-triggered function, from the bindings the worker indexed; literal routes
+    sort before parameterised ones."""
     routes: list[HttpRoute] = []
     for function in functions:
-        trigger = function.get_trigger()
-        if getattr(trigger, "type", None) != "httpTrigger":
+        trigger = function.trigger
+        if function.trigger_type != "httpTrigger":
             continue
-        template = (trigger.route or function.get_function_name()).strip("/")
-        methods = trigger.methods or ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-        level = getattr(trigger.auth_level, "value", trigger.auth_level) or "function"
+        template = str(trigger.get("route") or function.name).strip("/")
+        methods = trigger.get("methods") or ALL_METHODS
         routes.append(
             HttpRoute(
-                function_name=function.get_function_name(),
+                function_name=function.name,
                 template=template,
-                methods=frozenset(str(getattr(m, "value", m)).upper() for m in methods),
-                auth_level=str(level).lower(),
+                methods=frozenset(str(method).upper() for method in methods),
+                auth_level=str(trigger.get("authLevel") or "function").lower(),
                 pattern=compile_template(template),
             )
         )

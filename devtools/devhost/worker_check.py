@@ -1,9 +1,9 @@
-"""Ask the real Python worker's indexer whether it accepts the app, before the local host serves it.
+"""Ask the real Python worker's indexer which functions of the app it accepts, one by one.
 
-The local host calls Python functions directly and would happily serve a function that the
-worker on Azure refuses to load. So it first runs `devtools.worker_index` (the worker's own code,
-`azure-functions-runtime`) in the Python 3.13 venv `make` builds, and refuses to start on any
-refusal, with the worker's message: `make run` fails where Azure would.
+The local host runs the app in the worker itself (`devtools.pyworker`), whose init fails on the
+first function the worker refuses, as on Azure. This runs `devtools.worker_index` (the worker's
+own code, `azure-functions-runtime`) in the Python 3.13 venv `make` builds and reports every
+refusal and every accepted function's bindings: what tests/unit/test_worker_indexing.py checks.
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
 Each orchestration *episode* is what the Durable extension does per work item: take the instance's
 history plus the newly delivered events, add ``OrchestratorStarted``, build the JSON body the
-extension sends, call the SDK's own orchestrator entry point (the ``handle`` the Python worker
-calls, wrapped in ``azure.functions.OrchestrationContext``), then replay the returned actions the
-way the extension/DTFx do (:mod:`devtools.durable.shim`) to find new work, append the resulting
-history and commit it, and only then dispatch activities and timers.
+extension sends, have the runner call the SDK's own orchestrator entry point (the ``handle`` the
+Python worker calls: in this process, or through the worker itself for the local host,
+:mod:`devtools.durable.runners`), then replay the returned actions the way the extension/DTFx do
+(:mod:`devtools.durable.shim`) to find new work, append the resulting history and commit it, and
+only then dispatch activities and timers.
 """
 
 from __future__ import annotations
@@ -15,20 +16,19 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import azure.functions as func
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devtools.durable import history as h
-from devtools.durable.activities import run_activity
 from devtools.durable.clock import Clock, read_overridable_states
 from devtools.durable.history import Event, EventType
 from devtools.durable.recovery import answered_task_ids
+from devtools.durable.runners import FunctionRunner, InProcessRunner, failed_activity
 from devtools.durable.shim import NonDeterminismError, Replayer, Scheduled, UnsupportedActionError
 from devtools.durable.status import status_of
 from devtools.durable.store import (
@@ -49,29 +49,28 @@ from devtools.durable.timers import TimerQueue
 
 log = logging.getLogger(__name__)
 
-OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 # Extension: OverridableStates.NonRunningStates -> these statuses are not overwritten by a new start.
 NON_RUNNING_DEDUPE = (PENDING, RUNNING, CONTINUED_AS_NEW)
 
 
+# What the extension sends an out-of-process orchestrator besides its history (azure-functions-durable-
+# extension, OrchestrationTriggerAttributeBindingProvider.OrchestrationContextToString):
+# the schema versions (OutOfProcOrchestrationShim.SchemaVersion: V2 = 1, V3 = 2) and, from the Azure
+# Storage backend (AzureStorageDurabilityProvider: MaximumDelayTime 6 days, LongRunningTimerIntervalLength
+# 3 days, as .NET TimeSpan text), the timer limits with which the Python SDK splits a longer timer
+# into intervals (DurableOrchestrationContext.create_timer -> LongTimerTask); HttpOptions' default
+# async polling interval.
+EXTENSION_CONTEXT_FIELDS: dict[str, Any] = {
+    "upperSchemaVersion": 1,
+    "upperSchemaVersionNew": 2,
+    "longRunningTimerIntervalDuration": "3.00:00:00",
+    "maximumShortTimerDuration": "6.00:00:00",
+    "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
+}
+
+
 class UnknownOrchestratorError(Exception):
     pass
-
-
-def _functions_of(
-    functions: Iterable[Any],
-) -> tuple[dict[str, Callable[..., str]], dict[str, tuple[Any, str]]]:
-    orchestrators: dict[str, Callable[..., str]] = {}
-    activities: dict[str, tuple[Any, str]] = {}
-    for function in functions:
-        trigger = function.get_trigger()
-        if trigger is None:
-            continue
-        if trigger.type == "orchestrationTrigger":
-            orchestrators[function.get_function_name()] = function.get_user_function()
-        elif trigger.type == "activityTrigger":
-            activities[function.get_function_name()] = (function.get_user_function(), trigger.name)
-    return orchestrators, activities
 
 
 def _is_failed_status(status: str) -> bool:
@@ -91,7 +90,7 @@ class DurableEngine:
 
     def __init__(
         self,
-        functions: Iterable[Any],
+        functions: Iterable[Any] = (),
         store: InstanceStore | None = None,
         host_json: Path | None = None,
         activity_workers: int = 4,
@@ -103,11 +102,12 @@ class DurableEngine:
         *,
         atomic_create: bool = True,
         create_race_s: float = 0.1,
+        runner: FunctionRunner | None = None,
     ) -> None:
         self.atomic_create = atomic_create
         self.create_race_s = create_race_s
         self.created: list[tuple[str, str]] = []  # (instance id, execution id) of every start
-        self.orchestrators, self.activities = _functions_of(functions)
+        self.runner: FunctionRunner = runner if runner is not None else InProcessRunner(functions)
         self.store: InstanceStore = store if store is not None else InMemoryStore()
         self.overridable_states = read_overridable_states(host_json)
         self.clock = clock or Clock(time_scale)
@@ -162,6 +162,10 @@ class DurableEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def orchestrators(self) -> Collection[str]:
+        return self.runner.orchestrators
 
     @property
     def base_url(self) -> str:
@@ -409,28 +413,15 @@ class DurableEngine:
             "instanceId": record.instance_id,
             "isReplaying": bool(past),
             "parentInstanceId": record.parent_instance_id,
-            # UNVERIFIED: the extension sends 1 and, in newer versions, upperSchemaVersionNew=2;
-            # schema V2+ keeps task_all/task_any apart (V1 flattens them to lists).
-            "upperSchemaVersion": 1,
-            "upperSchemaVersionNew": 2,
+            **EXTENSION_CONTEXT_FIELDS,  # schema V2+ keeps task_all/task_any apart (V1 flattens them)
         }
-        orchestrator = self.orchestrators.get(record.name)
         state: dict[str, Any] = {}
         error: str | None = None
-        if orchestrator is None:
+        if record.name not in self.runner.orchestrators:
             error = f"The orchestrator function '{record.name}' does not exist in this app."
         else:
-            try:
-                state = json.loads(orchestrator(func.OrchestrationContext(json.dumps(body))))
-            except Exception as exc:  # the SDK reports orchestrator failures as an exception
-                message = str(exc)
-                if OUT_OF_PROC_MARKER in message:
-                    message, _, data = message.partition(OUT_OF_PROC_MARKER)
-                    try:
-                        state = json.loads(data)
-                    except ValueError:
-                        state = {}
-                error = message
+            answer = self.runner.orchestrate(record.name, json.dumps(body))
+            state, error = answer.state, answer.error
         if "customStatus" in state:
             record.custom_status = state.get("customStatus")
         replay = None
@@ -561,7 +552,7 @@ class DurableEngine:
     ) -> None:
         if not self._running:
             return
-        evt = run_activity(self.activities, name, payload, task_id, self.clock.now)
+        evt = self._activity_event(name, payload, task_id)
         if self._running:  # a stopped engine drops the result, like a crashed host
             self._deliver_until_stored(instance_id, execution_id, evt)
 
@@ -581,6 +572,26 @@ class DurableEngine:
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    def _activity_event(self, name: str, payload: str | None, task_id: int) -> Event:
+        """TaskCompleted with the encoded result, or TaskFailed with the reason and details."""
+        if name not in self.runner.activities:
+            missing = f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
+            answer = failed_activity(name, f"LookupError: {missing}", "LookupError", "")
+        else:
+            answer = self.runner.run_activity(name, payload)
+        if answer.failure is not None:
+            reason, details = answer.failure
+            return h.event(
+                EventType.TASK_FAILED,
+                self.clock.now(),
+                TaskScheduledId=task_id,
+                Reason=reason,
+                Details=details,
+            )
+        return h.event(
+            EventType.TASK_COMPLETED, self.clock.now(), TaskScheduledId=task_id, Result=answer.result
+        )
 
     # -- timers
     def _add_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: datetime) -> None:

@@ -13,17 +13,48 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Collection
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from devtools.durable.history import parse_time
 from devtools.durable.store import COMPLETED, FAILED, TERMINATED, InstanceExistsError
 from devtools.http_server import LoopbackHttpServer
 
-if TYPE_CHECKING:
-    from devtools.durable.engine import DurableEngine
+
+class DurableApi(Protocol):
+    """What the HTTP API needs from the engine (the engine passes itself; this module never imports it)."""
+
+    @property
+    def orchestrators(self) -> Collection[str]: ...
+
+    def start_new(
+        self,
+        orchestrator_name: str,
+        instance_id: str | None = None,
+        input: Any = None,
+        *,
+        serialized_input: str | None = None,
+    ) -> str: ...
+
+    def raise_event(
+        self, instance_id: str, event_name: str, event_data: Any = None, *, serialized: str | None = None
+    ) -> str: ...
+
+    def terminate(self, instance_id: str, reason: str = "") -> str: ...
+
+    def purge(self, instance_id: str) -> bool: ...
+
+    def get_status(
+        self, instance_id: str, *, show_history: bool = False, show_input: bool = True
+    ) -> dict[str, Any] | None: ...
+
+    def list_statuses(self) -> list[dict[str, Any]]: ...
+
+    def management_payload(self, instance_id: str) -> dict[str, str]: ...
+
 
 PREFIXES = ("/runtime/webhooks/durabletask/", "/durabletask/")
 
@@ -38,7 +69,7 @@ def _time(value: str) -> datetime:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    engine: DurableEngine
+    engine: DurableApi
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -228,7 +259,7 @@ def _exception_body(exc: Exception, exception_type: str | None = None) -> dict[s
     }
 
 
-def serve(engine: DurableEngine, host: str, port: int) -> ThreadingHTTPServer:
+def serve(engine: DurableApi, host: str, port: int) -> ThreadingHTTPServer:
     handler = type("DurableApiHandler", (_Handler,), {"engine": engine})
     server = LoopbackHttpServer((host, port), handler)
     server.daemon_threads = True

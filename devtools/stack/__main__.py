@@ -29,7 +29,7 @@ from typing import Any
 from devtools.acs_emulator import AcsEmulator
 from devtools.azurite import AzuriteUnavailableError, running_azurite
 from devtools.devhost.durable import durable_engine
-from devtools.devhost.host import DevHost, IndexingError, index_app
+from devtools.devhost.host import DevHost, IndexingError, start_worker
 from devtools.ports import port_in_use, wait_for_port
 from devtools.stack.lifetime import ParentWatch, StopSignals
 from devtools.stack.state import remove_state, write_state
@@ -124,21 +124,25 @@ def _run(args: argparse.Namespace, key: str, stop: _Stop) -> int:
         stop.check()
         if args.func:
             return _run_core_tools(emulator, args.port, stop)
-        sys.path.insert(0, str(REPO))
-        try:
-            functions = index_app()
+        try:  # the app runs in the Python worker, which resolves the recording hosts to the emulator
+            worker = start_worker(REPO, emulator_dns_port=emulator.port)
         except IndexingError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+        stack.callback(worker.stop)
         stop.check()
         engine = durable_engine(
-            functions, storage=azurite.connection_string, host_json=REPO / "host.json"
+            worker, storage=azurite.connection_string, host_json=REPO / "host.json"
         ).start()
         stack.callback(engine.stop)
         with binding(APP, args.port):  # DevHost binds in its constructor
-            host = DevHost(
-                functions, port=args.port, function_key=key, durable_client=engine.client_binding_json
-            )
+            try:
+                host = DevHost(
+                    worker, port=args.port, function_key=key, durable_client=engine.client_binding_json
+                )
+            except IndexingError as error:  # a timer schedule the host cannot index
+                print(f"error: {error}", file=sys.stderr)
+                return 1
         host.start()
         stack.callback(host.stop)
         stop.check()
@@ -297,8 +301,15 @@ def _configure_environment(workdir: Path, emulator: AcsEmulator, storage: str, p
             "ACS_RESOURCE_ID": emulator.resource_id,
             "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
             "RECORDING_STATE_CALLBACK_URL": f"http://127.0.0.1:{port}/api/callbacks/recording-state?code={key}",
+            **{name: value for name, value in timer_schedules().items() if name not in os.environ},
         }
     )
+
+
+def timer_schedules() -> dict[str, str]:
+    """The timers' %SETTING% schedules as local.settings.json.example sets them (one place for both)."""
+    values = json.loads((REPO / "local.settings.json.example").read_text())["Values"]
+    return {name: str(value) for name, value in values.items() if name.endswith("_SCHEDULE")}
 
 
 def _write_state(port: int, host: DevHost, emulator: AcsEmulator, storage: str) -> None:
@@ -320,10 +331,11 @@ def _print_banner(host: DevHost, emulator: AcsEmulator, blob_port: int, table_po
             [
                 "",
                 "Running (all on loopback):",
-                f"  function app  {api}   function key: {host.function_key}",
+                f"  function app  {api}   function key: {host.function_key}   master key: {host.master_key}",
                 f"  ACS emulator  {emulator.endpoint}   CA: {emulator.ca_pem_path}",
                 f"  Azurite       blob :{blob_port}  table :{table_port}",
-                "  Event Grid    the emulator posts RecordingFileStatusUpdated to the app's webhook",
+                "  Event Grid    the emulator posts RecordingFileStatusUpdated, CallStarted and CallEnded"
+                " to the app's webhook",
                 "",
                 *host.describe(),
                 "",

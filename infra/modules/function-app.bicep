@@ -84,6 +84,7 @@ var appSettings = {
 // Timer schedules (NCRONTAB, UTC), read by the Functions host from %SETTING% in the trigger.
 var scheduleSettings = {
   ARCHIVE_WATCH_SCHEDULE: '0 */5 * * * *'
+  DEAD_LETTER_REPLAY_SCHEDULE: '0 */10 * * * *'
 }
 
 // Only for a separate archive account; otherwise the app uses the host's AzureWebJobsStorage__* above.

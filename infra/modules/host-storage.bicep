@@ -8,7 +8,8 @@ param principalId string
 @description('The Event Grid system topic\'s identity, which writes undeliverable events as blobs.')
 param eventGridPrincipalId string
 
-// Storage Blob Data Owner: the host's leases and the Flex deployment package (the host docs ask for Owner).
+// Storage Blob Data Owner: the host's leases and the Flex deployment package (the host docs ask for Owner);
+// it also lets the app's dead-letter replay list, read, copy aside and delete the dead letters (account scope).
 var blobDataOwnerRole = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 // Storage Queue Data Contributor: Durable's control and work-item queues.
 var queueDataContributorRole = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'

@@ -15,6 +15,7 @@ import azure.functions as func
 
 from shared.archive.durable import DurableClient
 from shared.archive.events import parse_archive_event
+from shared.archive.model import ArchiveJob
 from shared.archive.start import Outcome, start_archive
 from shared.errors import InvalidEventError
 from shared.settings import Settings
@@ -47,6 +48,17 @@ def delivered_event(event: object) -> DeliveredEvent:
     raise TypeError(f"not an Event Grid delivery: {type(event).__name__}")
 
 
+def job_of(event: DeliveredEvent) -> ArchiveJob:
+    """The validated archive job of a delivered event (InvalidEventError when it has none)."""
+    return parse_archive_event(
+        event_type=event.event_type,
+        subject=event.subject,
+        event_id=event.event_id,
+        event_time=event.event_time,
+        data=event.data,
+    )
+
+
 async def accept_file_event(
     settings: Settings, client: DurableClient, event: DeliveredEvent
 ) -> Outcome | None:
@@ -56,13 +68,7 @@ async def accept_file_event(
     retried forever. A storage failure while keeping the job is raised, so the delivery is retried.
     """
     try:
-        job = parse_archive_event(
-            event_type=event.event_type,
-            subject=event.subject,
-            event_id=event.event_id,
-            event_time=event.event_time,
-            data=event.data,
-        )
+        job = job_of(event)
     except InvalidEventError as error:
         _LOG.warning("Dropped event %s (%s): %s", event.event_id, event.event_type, error)
         return None

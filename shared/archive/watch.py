@@ -9,7 +9,9 @@ content 24-48 hours later. So every run:
    (the move happens once: the log line with it);
 2. a recording whose last state callback said `inactive` (paused, or stopped: ACS does not say
    which) and that ACS no longer knows (404: stopped recordings are forgotten) -> AwaitingFiles,
-   for stops that did not go through our API (the call ended, another client stopped it).
+   for stops that did not go through our API (the call ended, another client stopped it);
+3. with ARCHIVE_RECOVER_MISSING_EVENTS=true, the oldest Overdue recordings' files are asked of ACS's
+   (preview) result API and archived as from their event (shared.archive.recovery).
 
 Every read is a range read of the catalog's index: the cost grows with the candidates, never with
 the size of the catalog (benchmarks/README.md, archive watch).
@@ -17,6 +19,7 @@ the size of the catalog (benchmarks/README.md, archive watch).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +27,9 @@ from typing import Final
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from shared.archive.durable import DurableClient
 from shared.archive.records import expect_files, mark_overdue
+from shared.archive.recovery import RecoveryReport, recover_overdue
 from shared.archive.states import ArchiveStatus
 from shared.clients import call_automation_client
 from shared.recording.catalog_index import CatalogQuery
@@ -43,13 +48,22 @@ INACTIVE_WINDOW: Final = timedelta(days=2)  # older recordings are past ACS's re
 class WatchReport:
     overdue: list[str] = field(default_factory=list)
     stops_noticed: list[str] = field(default_factory=list)
+    recovery: RecoveryReport | None = None  # None: recovery is off, ACS was not asked
 
 
 def watch_archives(settings: Settings, now: datetime) -> WatchReport:
-    """One run of the watch (both steps above)."""
+    """Steps 1 and 2 above (catalog and ACS reads only: no archive is started)."""
     report = WatchReport()
     _call_out_overdue(settings, now, report)
     _notice_unseen_stops(settings, now, report)
+    return report
+
+
+async def watch_and_recover(settings: Settings, client: DurableClient, now: datetime) -> WatchReport:
+    """One run of the watch timer: steps 1 and 2, then recovery (step 3) if it is switched on."""
+    report = await asyncio.to_thread(watch_archives, settings, now)
+    if settings.archive.recover_missing_events:
+        report.recovery = await recover_overdue(settings, client, now)
     return report
 
 

@@ -257,15 +257,21 @@ class Catalog:
         return entries, None
 
     def oldest_in_archive_status(
-        self, status: str, *, entered_before: datetime | None = None, limit: int = MAX_PAGE_SIZE
+        self,
+        status: str,
+        *,
+        entered_before: datetime | None = None,
+        entered_after: datetime | None = None,
+        limit: int = MAX_PAGE_SIZE,
     ) -> list[dict[str, Any]]:
         """Up to `limit` entries in archive status `status`, the longest there first; with
-        `entered_before`, only those that entered it before then. One range read of the `w-` index:
-        its cost grows with what it returns, not with the catalog."""
+        `entered_before` (`entered_after`), only those that entered it before (at or after) then.
+        One range read of the `w-` index: its cost grows with what it returns, not with the catalog."""
         conditions, parameters = ["PartitionKey eq @pk"], {"pk": since_partition(status)}
-        if entered_before is not None:
-            conditions.append("RowKey lt @before")
-            parameters["before"] = f"{int(entered_before.timestamp() * 1000):013d}"
+        for name, operator, moment in (("before", "lt", entered_before), ("after", "ge", entered_after)):
+            if moment is not None:
+                conditions.append(f"RowKey {operator} @{name}")
+                parameters[name] = f"{int(moment.timestamp() * 1000):013d}"
         rows = self._table.query_entities(
             " and ".join(conditions), parameters=parameters, results_per_page=min(limit, MAX_PAGE_SIZE)
         )

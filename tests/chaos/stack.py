@@ -103,6 +103,7 @@ class ChaosStack:
             "REQUESTS_CA_BUNDLE": str(self.bundle),
             "SSL_CERT_FILE": str(self.bundle),
             "ARCHIVE_WATCH_SCHEDULE": "0 */5 * * * *",
+            "DEAD_LETTER_REPLAY_SCHEDULE": "0 */10 * * * *",
             **overrides,
         }
         self.host = HostProcess(

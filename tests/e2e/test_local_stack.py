@@ -92,7 +92,7 @@ def test_duplicate_webhook_deliveries_archive_once(local_stack: LocalStack) -> N
     notifications = [
         d
         for d in local_stack.emulator.event_deliveries
-        if d.kind == "notification" and d.status == 200 and d.event_type == FILE_EVENT
+        if d.kind == "notification" and d.status == 202 and d.event_type == FILE_EVENT
     ]
     assert len(notifications) >= 2  # at least once: the duplicate arrived, and started nothing
     verify_blobs(local_stack, archive["manifest"])

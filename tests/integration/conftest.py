@@ -15,6 +15,7 @@ from shared.settings import Settings
 from shared.worker_cache import reset_worker_caches
 from tests.support.archive import EVENT_FUNCTION, REPO
 from tests.support.functions import indexed_functions
+from tests.support.local_stack import hosted_app
 
 
 @pytest.fixture
@@ -31,8 +32,9 @@ def engine(app_settings: Settings) -> Iterator[DurableEngine]:
 
 @pytest.fixture
 def host(engine: DurableEngine, emulator: AcsEmulator) -> Iterator[DevHost]:
+    # The triggers run in the Python worker; the engine (orchestrators, activities) in this process.
     with (
-        DevHost(list(indexed_functions()), port=0, durable_client=engine.client_binding_json) as running,
+        hosted_app(emulator=emulator, durable_client=engine.client_binding_json) as running,
         emulator.loopback_dns(),
     ):
         emulator.add_event_webhook(running.event_grid_url(EVENT_FUNCTION))

@@ -36,6 +36,7 @@ from tests.support.archive import (
     record,
 )
 from tests.support.functions import http_request, indexed_functions, invoke, json_body
+from tests.support.local_stack import hosted_app
 
 
 def sha256(data: bytes) -> str:
@@ -137,7 +138,7 @@ def test_duplicate_delivery_starts_one_orchestration_and_rewrites_nothing(
     archived(engine, recording_id)
     assert emulator.wait_for_events(10)
     before = {b.name: b.etag for b in container.list_blobs()}
-    delivered = [d for d in emulator.event_deliveries if d.status == 200 and d.event_type == FILE_EVENT]
+    delivered = [d for d in emulator.event_deliveries if d.status == 202 and d.event_type == FILE_EVENT]
     assert len(delivered) >= 2
     redelivered = requests.post(
         host.event_grid_url(EVENT_FUNCTION),
@@ -145,7 +146,7 @@ def test_duplicate_delivery_starts_one_orchestration_and_rewrites_nothing(
         headers={"aeg-event-type": "Notification"},
         timeout=10,
     )
-    assert redelivered.status_code == 200
+    assert redelivered.status_code == 202
     assert len(engine.list_statuses()) == 1
     assert {b.name: b.etag for b in container.list_blobs()} == before
 
@@ -175,7 +176,7 @@ def test_concurrent_deliveries_of_one_event_run_one_archive(
         thread.start()
     for thread in threads:
         thread.join()
-    assert statuses == [200] * 4
+    assert statuses == [202] * 4
     assert archived(engine, recording_id)["runtimeStatus"] == "Completed"
     assert len(engine.list_statuses()) == 1
 
@@ -193,7 +194,7 @@ def racy_host(app_settings: Settings, emulator: AcsEmulator) -> Iterator[tuple[D
             time_scale=0.001,
             atomic_create=False,
         ) as engine,
-        DevHost(functions, port=0, durable_client=engine.client_binding_json) as host,
+        hosted_app(emulator=emulator, durable_client=engine.client_binding_json) as host,
         emulator.loopback_dns(),
     ):
         yield host, engine
@@ -211,7 +212,7 @@ def test_racing_starts_that_both_run_still_leave_one_verified_archive(
         answers = list(
             pool.map(lambda _: requests.post(url, data=body, headers=headers, timeout=30), range(4))
         )
-    assert [answer.status_code for answer in answers] == [200] * 4
+    assert [answer.status_code for answer in answers] == [202] * 4
     status = archived(engine, recording_id)
     assert status["runtimeStatus"] == "Completed", status
     instance = f"archive-{recording_key(recording_id)}"
@@ -269,7 +270,7 @@ def test_event_with_a_url_off_the_allow_list_is_dropped_before_any_request(
         headers={"aeg-event-type": "Notification"},
         timeout=10,
     )
-    assert response.status_code == 200
+    assert response.status_code == 202
     assert engine.list_statuses() == []
     assert len(content_requests(emulator)) == before
 

@@ -3,8 +3,6 @@ from the event stored when it arrived, against the emulator and Azurite, without
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 
 import pytest
@@ -17,7 +15,7 @@ from devtools.durable import DurableEngine
 from shared.recording_ids import recording_key
 from shared.worker_cache import reset_worker_caches
 from tests.support.api import eventually
-from tests.support.archive import archived, record
+from tests.support.archive import archived, archived_as_served, record
 from tests.support.functions import http_request, invoke, json_body
 
 
@@ -59,14 +57,7 @@ def test_a_lost_archive_is_run_again_and_completes_with_every_chunk_verified(
     assert response.json()["previousRuntimeStatus"] == "Completed"  # the run that ended Lost
     status = engine.wait_for(response.json()["instanceId"], timeout=30)
     assert status["runtimeStatus"] == "Completed", status
-    manifest = json.loads(container.download_blob(status["output"]["manifest"]).readall())
-    files = emulator.recording_files(recording_id)
-    assert [c["sha256"] for c in manifest["chunks"]] == [c.content_sha256() for c in files.chunks]
-    for entry in manifest["chunks"]:
-        assert (
-            hashlib.sha256(container.download_blob(entry["blobName"]).readall()).hexdigest()
-            == entry["sha256"]
-        )
+    archived_as_served(container, emulator, recording_id, status)
 
 
 def test_a_rerun_while_the_archive_is_running_is_409_and_starts_nothing(

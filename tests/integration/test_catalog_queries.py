@@ -14,14 +14,14 @@ from shared.recording.callback_events import RecordingCallbackEvent
 from shared.recording.catalog import Catalog
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
-from tests.support.functions import indexed_functions
+from tests.support.local_stack import hosted_app
 
 T0 = datetime(2026, 10, 30, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def host(app_settings: Settings) -> Iterator[DevHost]:
-    with DevHost(list(indexed_functions()), port=0) as running:
+    with hosted_app() as running:
         yield running
 
 

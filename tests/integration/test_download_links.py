@@ -119,11 +119,16 @@ def test_the_metadata_links_description_is_the_metadata_documents_own(
     assert described["fileName"].endswith("-000.metadata.json")
 
 
-def test_an_expired_link_is_refused_by_storage(
-    host: DevHost, archived_recording: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def short_lived_links(app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before the host starts: the app runs in the worker, which reads its settings then."""
     monkeypatch.setenv("ARCHIVE_LINK_LIFETIME_SECONDS", "3")
     reset_worker_caches()
+
+
+def test_an_expired_link_is_refused_by_storage(
+    short_lived_links: None, host: DevHost, archived_recording: dict[str, Any]
+) -> None:
     url = link(host, archived_recording["recordingId"], 0).headers["Location"]
     assert requests.get(url, timeout=30).status_code == 200  # the same link, while it lives
     time.sleep(4)

@@ -3,8 +3,12 @@ Event Grid webhook, and helpers that record a call and wait for its archive."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
+
+from azure.storage.blob import ContainerClient
 
 from devtools.acs_emulator import AcsEmulator
 from devtools.durable import DurableEngine
@@ -37,3 +41,17 @@ def archived(engine: DurableEngine, recording_id: str, timeout: float = 30) -> d
     instance = f"archive-{recording_key(recording_id)}"
     eventually(lambda: engine.get_status(instance) is not None, timeout)
     return engine.wait_for(instance, timeout=timeout)
+
+
+def archived_as_served(
+    container: ContainerClient, emulator: AcsEmulator, recording_id: str, status: dict[str, Any]
+) -> dict[str, Any]:
+    """The manifest of a completed run (`status`), checked against the emulator, not against what
+    the app says: every chunk's archived blob has the SHA-256 of the bytes the emulator serves."""
+    manifest: dict[str, Any] = json.loads(container.download_blob(status["output"]["manifest"]).readall())
+    files = emulator.recording_files(recording_id)
+    assert [c["sha256"] for c in manifest["chunks"]] == [c.content_sha256() for c in files.chunks]
+    for entry in manifest["chunks"]:
+        data = container.download_blob(entry["blobName"]).readall()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    return manifest

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from devtools.acs_emulator.loopback_dns import loopback_dns
+from devtools.loopback_dns import loopback_dns
 from shared.archive.model import ChunkJob, ChunkTask
 from shared.archive.store import archive_container
 from shared.archive.transfer import TransferOptions, archive_chunk

@@ -1,4 +1,5 @@
-"""Call our functions the way the worker does: through the app's own indexing."""
+"""Call our functions in this process through the app's own indexing (the integration suite's fast
+path; e2e, chaos and hostile tests go through the local host, which runs them in the Python worker)."""
 
 from __future__ import annotations
 

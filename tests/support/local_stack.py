@@ -1,21 +1,49 @@
-"""The app on the local host with its Durable engine, over real HTTP: what e2e and hostile tests drive."""
+"""The app on the local host with its Durable engine, over real HTTP: what e2e and hostile tests drive.
+
+The app runs in the Python worker (`devtools.pyworker`, the worker's own code on Python 3.13), as in
+`make run`; the host, the engine and the test stay in this process.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from devtools.acs_emulator import AcsEmulator
 from devtools.azurite import Azurite
 from devtools.demo import Stack
 from devtools.devhost import DevHost
-from devtools.durable import DurableEngine, TableStore
+from devtools.devhost.durable import durable_engine
+from devtools.durable import DurableEngine
+from devtools.pyworker.channel import WorkerProcess
+from devtools.stack.__main__ import timer_schedules
 from shared.settings import Settings
-from tests.support.functions import indexed_functions
 
 REPO = Path(__file__).resolve().parents[2]
 EVENT_FUNCTION = "on_acs_event"
 KEY = "e2e-function-key"
+
+
+@contextmanager
+def hosted_app(
+    *,
+    emulator: AcsEmulator | None = None,
+    durable_client: Callable[[], str] | None = None,
+    function_key: str | None = None,
+) -> Iterator[DevHost]:
+    """The app in the Python worker (started with this process's settings) behind the local host."""
+    environ = {**timer_schedules(), **os.environ}  # the host resolves the timers' %SETTING% schedules
+    worker = WorkerProcess(
+        REPO, emulator_dns_port=emulator.port if emulator else None, environ=environ
+    ).start()
+    try:
+        with DevHost(worker, port=0, function_key=function_key, durable_client=durable_client) as host:
+            yield host
+    finally:
+        worker.stop()
 
 
 class LocalStack:
@@ -29,19 +57,22 @@ class LocalStack:
         self.table = f"e2e{uuid.uuid4().hex[:12]}"
         self.engine: DurableEngine | None = None
         self.host: DevHost | None = None
+        self.worker: WorkerProcess | None = None
         self.port = 0
 
     def start(self) -> LocalStack:
-        functions = list(indexed_functions())
-        self.engine = DurableEngine(
-            functions,
-            store=TableStore(self.azurite.connection_string, self.table),
+        """The worker (with this process's settings), the engine on Azurite, the host; the webhook."""
+        environ = {**timer_schedules(), **os.environ}  # as hosted_app: the host resolves %SETTING% schedules
+        self.worker = WorkerProcess(REPO, emulator_dns_port=self.emulator.port, environ=environ).start()
+        self.engine = durable_engine(
+            self.worker,
+            storage=self.azurite.connection_string,
             host_json=REPO / "host.json",
-            activity_workers=4,
+            table=self.table,
             time_scale=0.001,
         ).start()
         self.host = DevHost(
-            functions,
+            self.worker,
             port=self.port,
             function_key=self.function_key,
             durable_client=self.engine.client_binding_json,
@@ -52,11 +83,14 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        """Like a host that dies: the worker ends at once, with whatever it was running."""
         if self.host is not None:
             self.host.stop()
         if self.engine is not None:
             self.engine.stop()
-        self.host = self.engine = None
+        if self.worker is not None:
+            self.worker.stop()
+        self.host = self.engine = self.worker = None
 
     def client(self) -> Stack:
         assert self.host is not None

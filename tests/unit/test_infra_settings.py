@@ -25,6 +25,7 @@ HOST_SETTINGS = {
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "sends telemetry with the identity's Entra token",
     "AzureFunctionsJobHost__functionTimeout": "host.json's functionTimeout for Flex",
     "ARCHIVE_WATCH_SCHEDULE": "the archive watch timer's schedule (%ARCHIVE_WATCH_SCHEDULE% in its trigger)",
+    "DEAD_LETTER_REPLAY_SCHEDULE": "the dead-letter replay timer's schedule (%DEAD_LETTER_REPLAY_SCHEDULE%)",
 }
 # The one app setting whose name says "connection string" and why it is not a secret here.
 NOT_A_SECRET = {"APPLICATIONINSIGHTS_CONNECTION_STRING"}

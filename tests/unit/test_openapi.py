@@ -114,3 +114,20 @@ def test_the_archive_statuses_documented_are_the_ones_the_archive_owns() -> None
     status = document["components"]["schemas"]["ArchiveStatus"]["properties"]["status"]
     assert listing["schema"]["enum"] == [s.value for s in ArchiveStatus]
     assert status["enum"] == [*(s.value for s in ArchiveStatus), None]
+
+
+def test_every_optional_query_parameter_documents_what_the_host_does_with_it() -> None:
+    """The Functions host drops an empty parameter and joins a repeated one with commas before the
+    app runs (README, "Query parameters"): the document says so, for every operation."""
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    optional = [
+        (method, path, param)
+        for (path, method), op in operations().items()
+        for param in op.get("parameters", [])
+        if param.get("in") == "query" and not param.get("required")
+    ]
+    assert optional, "the listing has query parameters"
+    assert [f"{m} {p} {q['name']}" for m, p, q in optional if q.get("allowEmptyValue") is not True] == []
+    promise = document["info"]["description"]
+    assert "given empty (`?state=`) is dropped" in promise
+    assert "joined by commas (`a,b`)" in promise

@@ -230,3 +230,29 @@ def test_a_link_lifetime_outside_one_second_to_one_day_is_refused_by_name(raw: s
 def test_retention_days_and_dry_run_are_read() -> None:
     value = settings(ARCHIVE_RETENTION_DAYS="90", ARCHIVE_RETENTION_DRY_RUN="true")
     assert (value.retention_days, value.retention_dry_run) == (90, True)
+
+
+def test_the_dead_letter_container_is_read_in_the_hosts_storage_not_the_archives() -> None:
+    archive_account = "https://archive.blob.core.windows.net"
+    value = settings(
+        **IDENTITY_STORAGE,
+        ARCHIVE_STORAGE_ACCOUNT_URL=archive_account,
+        EVENT_GRID_DEAD_LETTER_CONTAINER="eventgrid-deadletter",
+    )
+    assert value.archive.dead_letter_container == "eventgrid-deadletter"
+    assert value.storage.blob_account_url == archive_account
+    assert value.host_storage is not None
+    assert value.host_storage.blob_account_url == "https://archiveacct.blob.core.windows.net"
+
+
+def test_the_hosts_storage_is_not_read_without_a_dead_letter_container() -> None:
+    assert settings().host_storage is None
+
+
+def test_a_dead_letter_container_without_host_storage_names_azure_web_jobs_storage() -> None:
+    error = failure(
+        ACS_CONNECTION_STRING=ACS,
+        ARCHIVE_STORAGE_CONNECTION_STRING=STORAGE,
+        EVENT_GRID_DEAD_LETTER_CONTAINER="eventgrid-deadletter",
+    )
+    assert error.setting == "AzureWebJobsStorage"

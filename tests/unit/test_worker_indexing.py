@@ -69,6 +69,7 @@ def test_the_worker_indexes_exactly_the_functions_we_declare(worker_index: Worke
         "apply_retention",
         "watch_archives",
         RETRY_ORCHESTRATOR,
+        "replay_dead_letters",
     }
     expected |= {ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK, ATTEMPT_ACTIVITY}
     assert set(worker_index.functions) == expected
@@ -98,6 +99,20 @@ def test_each_archive_route_gets_a_durable_client(worker_index: WorkerIndex, nam
 def test_the_archive_watch_runs_on_the_schedule_its_setting_names(worker_index: WorkerIndex) -> None:
     trigger = _trigger(worker_index.functions["watch_archives"])
     assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "%ARCHIVE_WATCH_SCHEDULE%")
+
+
+def test_the_archive_watch_gets_a_durable_client_for_recovered_archives(worker_index: WorkerIndex) -> None:
+    bindings = worker_index.functions["watch_archives"]
+    assert {binding["type"] for binding in bindings} == {"timerTrigger", "durableClient"}
+
+
+def test_the_dead_letter_replay_runs_on_the_schedule_its_setting_names_with_a_durable_client(
+    worker_index: WorkerIndex,
+) -> None:
+    bindings = worker_index.functions["replay_dead_letters"]
+    trigger = _trigger(bindings)
+    assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "%DEAD_LETTER_REPLAY_SCHEDULE%")
+    assert {binding["type"] for binding in bindings} == {"timerTrigger", "durableClient"}
 
 
 def test_retention_runs_on_a_daily_ncrontab_timer(worker_index: WorkerIndex) -> None:

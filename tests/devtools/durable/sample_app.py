@@ -107,6 +107,13 @@ def with_timer(context: df.DurableOrchestrationContext):  # type: ignore[no-unty
 
 
 @app.orchestration_trigger(context_name="context")
+def long_timer(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    start = context.current_utc_datetime
+    yield context.create_timer(start + timedelta(days=10))
+    return (context.current_utc_datetime - start).total_seconds()
+
+
+@app.orchestration_trigger(context_name="context")
 def approval(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     context.set_custom_status("waiting for approval")
     timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=1))

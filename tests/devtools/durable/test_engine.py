@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from devtools.durable import DurableEngine
 from devtools.durable.history import EventType
@@ -65,6 +66,28 @@ def test_durable_timer_advances_orchestration_time(make_engine: EngineFactory) -
     types = _history_types(engine, "timer")
     assert EventType.TIMER_CREATED in types
     assert EventType.TIMER_FIRED in types
+
+
+def test_a_timer_longer_than_the_storage_backend_allows_fires_in_intervals(
+    make_engine: EngineFactory,
+) -> None:
+    """The extension tells the SDK the Azure Storage backend's timer limits (6 days at most, 3-day
+    intervals); the SDK then splits a 10-day timer into timers 3 days apart, as it does on Azure."""
+    engine = make_engine(time_scale=0.000002)  # 10 days of durable time = 1.7 s
+    engine.start_new("long_timer", "long")
+    status = engine.wait_for("long", timeout=20)
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"] >= 10 * 24 * 3600
+    history = engine.get_status("long", show_history=True)
+    assert history is not None
+    started = datetime.fromisoformat(history["history"][0]["Timestamp"].replace("Z", "+00:00"))
+    fire_at = [
+        datetime.fromisoformat(event["FireAt"].replace("Z", "+00:00"))
+        for event in history["history"]
+        if event["EventType"] == EventType.TIMER_CREATED
+    ]
+    days = [round((moment - started).total_seconds() / 86400, 1) for moment in fire_at]
+    assert days == [3.0, 6.0, 10.0]  # at 6 days, 4 remain: under the 6-day maximum, one last timer
 
 
 def test_custom_status_is_visible_while_running(engine: DurableEngine) -> None:

@@ -21,8 +21,8 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from devtools.acs_emulator import AcsEmulator, Call
 from devtools.acs_emulator.content_api import parse_range
 from devtools.acs_emulator.hmac_auth import sign_headers
-from devtools.acs_emulator.loopback_dns import loopback_dns
 from devtools.acs_emulator.recording_files import RecordingChunk
+from devtools.loopback_dns import loopback_dns
 from tests.reference import load
 
 from .conftest import content_get, start_recording
