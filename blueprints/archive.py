@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Generator
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Dict  # noqa: UP035 (see ActivityInput)
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from blueprints import ActivityInput
 from shared.archive import activities
 from shared.archive.chunk_links import checked_index, chunk_link
 from shared.archive.orchestration import (
@@ -30,11 +31,6 @@ from shared.recording_ids import checked_recording_id
 from shared.settings import current_settings
 
 bp = df.Blueprint()
-
-# The Python worker refuses a binding parameter annotated with a builtin generic such as
-# `dict[str, Any]` ("invalid non-type annotation"): that function never loads on Azure. typing's
-# alias passes its check. tests/unit/test_worker_indexing.py holds the app to the worker's rules.
-ActivityInput = Dict[str, Any]  # noqa: UP006
 
 
 @bp.function_name(ORCHESTRATOR)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import UTC, datetime
-from typing import Any, Dict  # noqa: UP035 (see blueprints/archive.py, ActivityInput)
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from blueprints import ActivityInput
 from shared.http import api_handler, json_response, read_json
 from shared.recording.auto_record import (
     ATTEMPT_ACTIVITY,
@@ -22,7 +23,6 @@ from shared.recording.policy_store import StoredPolicy, precondition, read_polic
 from shared.settings import current_settings
 
 bp = df.Blueprint()
-ActivityInput = Dict[str, Any]  # noqa: UP006
 
 
 def _policy_response(stored: StoredPolicy) -> func.HttpResponse:

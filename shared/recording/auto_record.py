@@ -37,10 +37,11 @@ from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import azure.durable_functions as df
 
+from shared.durable_client import DurableClient
 from shared.errors import ApiError, short_error
 from shared.recording.call_events import CallEvent
 from shared.recording.call_records import (
@@ -71,22 +72,6 @@ _RECORD: Final = "record"  # the rule's options as the claim took them: every at
 _REPEATABILITY: Final = uuid.UUID("5b1c4e3a-58a8-4f55-9d57-3c8e2f1b7a10")  # namespace of our request ids
 
 
-class OrchestrationStarter(Protocol):
-    """The part of Durable's client this module uses (the SDK's client satisfies it)."""
-
-    async def get_status(
-        self,
-        instance_id: str,
-        show_history: bool = False,
-        show_history_output: bool = False,
-        show_input: bool = False,
-    ) -> Any: ...
-
-    async def start_new(
-        self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
-    ) -> str: ...
-
-
 def retry_instance_id(server_call_id: str) -> str:
     return f"autorecord-{key_hash(server_call_id)}"
 
@@ -98,7 +83,7 @@ def repeatability(server_call_id: str, decision: Decision) -> Repeatability:
 
 
 async def on_call_started(
-    settings: Settings, client: OrchestrationStarter, call: CallEvent, *, now: datetime
+    settings: Settings, client: DurableClient, call: CallEvent, *, now: datetime
 ) -> Decision | None:
     """Decide for a call that started, and record it if a rule says so; None when the policy is off."""
     stored = await asyncio.to_thread(read_policy, settings)
@@ -149,7 +134,7 @@ async def on_call_started(
 
 
 async def _another_delivery_decided(
-    settings: Settings, client: OrchestrationStarter, server_call_id: str
+    settings: Settings, client: DurableClient, server_call_id: str
 ) -> Decision | None:
     """This delivery lost the claim. If the winner's start is unsettled and no orchestration looks
     after it (the winner may have died between its claim and its answer), start one."""
@@ -159,7 +144,7 @@ async def _another_delivery_decided(
     return decision
 
 
-async def _ensure_retrying(client: OrchestrationStarter, server_call_id: str, wait_s: int) -> None:
+async def _ensure_retrying(client: DurableClient, server_call_id: str, wait_s: int) -> None:
     """Start the call's retry orchestration unless it exists (the instance id is the call's)."""
     instance = retry_instance_id(server_call_id)
     if (await client.get_status(instance)).runtime_status is not None:

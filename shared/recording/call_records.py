@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceModifiedError
 
 from shared.clients import table_client
 from shared.recording.call_events import CallEvent
+from shared.recording.catalog import create_entity, read_entity, replace_unchanged
 from shared.recording.catalog_index import key_hash
 from shared.settings import Settings
 from shared.wire import Wire
@@ -123,10 +123,6 @@ def call_to_json(entity: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _clean(entity: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entity.items() if not k.startswith("__") and v is not None}
-
-
 class CallRecords:
     """Reads and writes call entities; every write is a create or a conditional replace."""
 
@@ -135,23 +131,13 @@ class CallRecords:
 
     def read(self, server_call_id: str) -> dict[str, Any] | None:
         """The call's entity (with its ETag as `__etag`), or None."""
-        try:
-            entity = self._table.get_entity(call_partition(server_call_id), _ROW)
-        except ResourceNotFoundError:
-            return None
-        if entity.get("serverCallId") != server_call_id:  # a hash collision: treat as absent
-            return None
-        found = dict(entity)
-        found["__etag"] = entity.metadata["etag"]
-        return found
+        return read_entity(
+            self._table, (call_partition(server_call_id), _ROW), "serverCallId", server_call_id
+        )
 
     def create(self, entity: dict[str, Any]) -> bool:
         """Create the entity; False when the call already has one (another delivery won)."""
-        try:
-            self._table.create_entity(_clean(entity))
-        except ResourceExistsError:
-            return False
-        return True
+        return create_entity(self._table, entity)
 
     def update(
         self,
@@ -185,18 +171,7 @@ class CallRecords:
         raise ResourceModifiedError("call entity kept changing; giving up after retries")
 
     def _replace(self, entity: dict[str, Any], etag: str) -> bool:
-        from azure.data.tables import UpdateMode
-
-        try:
-            self._table.update_entity(
-                _clean(entity),
-                mode=UpdateMode.REPLACE,
-                etag=etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            return False
-        return True
+        return replace_unchanged(self._table, entity, etag)
 
 
 def call_records(settings: Settings) -> CallRecords:

@@ -110,6 +110,23 @@ def _parent(root: Any, path: tuple[str | int, ...]) -> Any:
     return root
 
 
+def _mutate(draw: st.DrawFn, event: dict[str, Any], forged_urls: list[str], times: int) -> list[object]:
+    """Mutate `event` in place `times` times (a field dropped or replaced; the envelope's time kept);
+    the values put in."""
+    replacements: list[object] = []
+    for _ in range(times):
+        paths = [path for path in _paths(event) if path not in ENVELOPE_TIMES]
+        path = draw(st.sampled_from(paths))
+        parent = _parent(event, path)
+        if draw(st.integers(0, 4)) == 0 and isinstance(parent, dict):
+            parent.pop(path[-1], None)
+            continue
+        replacement = draw(hostile_value(parent[path[-1]], forged_urls))
+        parent[path[-1]] = replacement
+        replacements.append(replacement)
+    return replacements
+
+
 @st.composite
 def mutated_event(draw: st.DrawFn, forged_urls: list[str]) -> tuple[dict[str, Any], bool]:
     """A captured event made well formed, then mutated a few times; and whether it names a forged URL."""
@@ -124,16 +141,8 @@ def mutated_event(draw: st.DrawFn, forged_urls: list[str]) -> tuple[dict[str, An
             {**chunks[0], "index": i, "documentId": f"{chunks[0]['documentId'][:-4]}{i:04x}"}
             for i in range(count)
         ]
-    for _ in range(draw(st.integers(0, 4))):
-        paths = [path for path in _paths(event) if path not in ENVELOPE_TIMES]
-        path = draw(st.sampled_from(paths))
-        parent = _parent(event, path)
-        if draw(st.integers(0, 4)) == 0 and isinstance(parent, dict):
-            parent.pop(path[-1], None)
-            continue
-        replacement = draw(hostile_value(parent[path[-1]], forged_urls))
-        parent[path[-1]] = replacement
-        forged = forged or replacement in forged_urls
+    replacements = _mutate(draw, event, forged_urls, draw(st.integers(0, 4)))
+    forged = forged or any(replacement in forged_urls for replacement in replacements)
     if draw(st.booleans()):  # a forged URL in a chunk that is otherwise valid
         chunk = draw(st.sampled_from(chunks)) if chunks and isinstance(chunks, list) else None
         if isinstance(chunk, dict):
@@ -166,14 +175,7 @@ def mutated_call_event(draw: st.DrawFn) -> dict[str, Any]:
     server_call_id = draw(st.sampled_from(SERVER_CALL_IDS))
     event["data"]["serverCallId"] = server_call_id
     event["subject"] = f"call/{server_call_id}"
-    for _ in range(draw(st.integers(0, 3))):
-        paths = [path for path in _paths(event) if path not in ENVELOPE_TIMES]
-        path = draw(st.sampled_from(paths))
-        parent = _parent(event, path)
-        if draw(st.integers(0, 4)) == 0 and isinstance(parent, dict):
-            parent.pop(path[-1], None)
-            continue
-        parent[path[-1]] = draw(hostile_value(parent[path[-1]], ["https://example.invalid/x"]))
+    _mutate(draw, event, ["https://example.invalid/x"], draw(st.integers(0, 3)))
     return event
 
 
