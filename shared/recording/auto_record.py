@@ -14,7 +14,8 @@ On CallStarted (shared.archive.acs_events dispatches it here):
 4. A failed start is written down with its reason and retried by a Durable orchestration
    (`keep_call_recorded`, one instance per call): a Durable timer between attempts, the wait
    doubling from 5 s to a minute, each attempt an activity. It stops when a recording started,
-   when the call ended (CallEnded marks the call; ACS answers 404 for a call that is over), when
+   when the call ended (CallEnded marks the call; ACS answers 404 for a call that is over: taken so
+   from the third attempt on), when
    ACS refuses the options (400: trying again cannot help), or after 24 hours. Every failure is
    logged as an error and shown in the catalog (`GET /api/recordings?serverCallId=...`, `call`).
 
@@ -68,6 +69,10 @@ FIRST_WAIT_S: Final = 5
 MAX_WAIT_S: Final = 60
 CLAIM_GRACE_S: Final = 30  # a start in flight this long without an answer: its owner may be gone
 GIVE_UP_AFTER: Final = timedelta(hours=24)
+# ACS answers 404 for a call it does not know or that is over. Whether it can also answer so just after
+# CallStarted, before the call can be recorded, is UNVERIFIED: a 404 is retried like an outage until
+# this many attempts were made (about 15 s), then the call is taken for over.
+CALL_GONE_AFTER_ATTEMPTS: Final = 3
 _RECORD: Final = "record"  # the rule's options as the claim took them: every attempt uses these
 _REPEATABILITY: Final = uuid.UUID("5b1c4e3a-58a8-4f55-9d57-3c8e2f1b7a10")  # namespace of our request ids
 
@@ -256,7 +261,7 @@ def _failed(
             now,
             reason=short_error(error.message),
         )
-    if error.status == HTTPStatus.NOT_FOUND:
+    if error.status == HTTPStatus.NOT_FOUND and decision.attempts >= CALL_GONE_AFTER_ATTEMPTS:
         _LOG.warning("Call %s was not recorded: ACS says it is unknown or over", server_call_id)
         return _settle(
             records, server_call_id, decision, Outcome.CALL_ENDED, now, reason=short_error(error.message)
