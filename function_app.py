@@ -3,7 +3,16 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints import archive, archive_watch, callbacks, control, dead_letters, retention
+from blueprints import (
+    archive,
+    archive_watch,
+    callbacks,
+    control,
+    dead_letters,
+    events,
+    recording_policy,
+    retention,
+)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(control.bp)
@@ -12,3 +21,5 @@ app.register_functions(archive.bp)
 app.register_functions(retention.bp)
 app.register_functions(archive_watch.bp)
 app.register_functions(dead_letters.bp)
+app.register_functions(events.bp)
+app.register_functions(recording_policy.bp)

@@ -43,7 +43,7 @@ from shared.archive.orchestration import BATCH_CHUNKS, BATCHES_AT_ONCE
 CHUNK_MEDIA_BYTES = 64 * 1024
 PARTICIPANTS = ("8:acs:fanout_a", "8:acs:fanout_b")
 BYTES_PER_SECOND = 16_000 * 2 * len(PARTICIPANTS)  # 16 kHz, 16-bit, one channel per participant
-EVENT_FUNCTION = "on_recording_file_status_updated"
+EVENT_FUNCTION = "on_acs_event"
 QUICK = ((1, 1), (1, 32), (1, 128), (8, 8))  # (recordings, chunks each)
 FULL = ((1, 1), (1, 32), (1, 256), (20, 8))
 

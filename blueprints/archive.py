@@ -1,18 +1,19 @@
-"""Archive triggers: Event Grid -> Durable orchestration -> chunk activities; archive routes."""
+"""Archive triggers: the Durable orchestration and its chunk activities; the archive routes. (The
+Event Grid trigger that starts archives is blueprints/events.py.)"""
 
 from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Dict  # noqa: UP035 (see ActivityInput)
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from blueprints import ActivityInput
 from shared.archive import activities
 from shared.archive.chunk_links import checked_index, chunk_link
-from shared.archive.intake import accept_file_event, delivered_event
 from shared.archive.orchestration import (
     ARCHIVE_BATCH,
     ARCHIVE_CHUNK,
@@ -30,21 +31,6 @@ from shared.recording_ids import checked_recording_id
 from shared.settings import current_settings
 
 bp = df.Blueprint()
-
-# The Python worker refuses a binding parameter annotated with a builtin generic such as
-# `dict[str, Any]` ("invalid non-type annotation"): that function never loads on Azure. typing's
-# alias passes its check. tests/unit/test_worker_indexing.py holds the app to the worker's rules.
-ActivityInput = Dict[str, Any]  # noqa: UP006
-
-
-@bp.function_name("on_recording_file_status_updated")
-@bp.event_grid_trigger(arg_name="event")
-@bp.durable_client_input(client_name="client")
-async def on_recording_file_status_updated(
-    event: func.EventGridEvent,  # or a CloudEvent: see shared.archive.intake.delivered_event
-    client: df.DurableOrchestrationClient,
-) -> None:
-    await accept_file_event(current_settings(), client, delivered_event(event))
 
 
 @bp.function_name(ORCHESTRATOR)

@@ -1,10 +1,14 @@
-"""`make demo`: one recording through the running local stack (`make run`), archived and shown.
+"""`make demo`: two recordings through the running local stack (`make run`), archived and shown.
 
-Creates a call with four participants in the emulator, starts an unmixed WAV recording with
-participant ordering through our API, pauses, resumes, stops, ends the call; then follows the
-Event Grid-triggered archive with a progress bar and prints the catalog entry and the archived
-blobs with their sizes and SHA-256 (recomputed from the blobs, compared with the manifest); last,
-downloads chunk 0 through its download link and checks its SHA-256.
+1. Through the API: creates a call with four participants in the emulator, starts an unmixed WAV
+   recording with participant ordering, pauses, resumes, stops, ends the call; then follows the
+   Event Grid-triggered archive with a progress bar and prints the catalog entry and the archived
+   blobs with their sizes and SHA-256 (recomputed from the blobs, compared with the manifest); last,
+   downloads chunk 0 through its download link and checks its SHA-256.
+2. By policy, with no `POST /api/recordings`: sets a recording policy (group calls, unmixed WAV),
+   creates a group call in the emulator (its CallStarted starts the recording), ends it (its
+   CallEnded makes the recording await its files), and shows the archived recording and what the
+   catalog kept of the decision. The policy found is put back afterwards.
 
 `PORT=7072 make demo` talks to the stack on that port; without PORT, to the only one running. Whatever
 goes wrong ends in one line, never a traceback: no stack, a stale state file, a stack that stops answering.
@@ -36,7 +40,8 @@ class Stack:
         self.key = {"x-functions-key": state["functionKey"]}
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = requests.request(method, f"{self.api}/{path}", headers=self.key, timeout=30, **kwargs)
+        headers = {**self.key, **kwargs.pop("headers", {})}
+        response = requests.request(method, f"{self.api}/{path}", headers=headers, timeout=30, **kwargs)
         if response.status_code >= 400:
             raise SystemExit(f"{method} /api/{path} -> {response.status_code} {response.text}")
         return response
@@ -98,6 +103,70 @@ def run(stack: Stack, *, timeout: float = 120.0) -> dict[str, Any]:
     _print_blobs(stack, archive["manifest"])
     step("Downloading chunk 0 through its short-lived link (302 to a read-only SAS)")
     _download_through_link(stack, recording_id, archive["manifest"])
+    return archive
+
+
+POLICY = {
+    "rules": [
+        {
+            "name": "demo-group-calls",
+            "match": {"callKind": "group"},
+            "record": {"content": "audio", "channel": "unmixed", "format": "wav"},
+        }
+    ]
+}
+POLICY_SECONDS = 10.0
+
+
+def run_policy(stack: Stack, *, timeout: float = 120.0) -> dict[str, Any]:
+    """The policy run: a call recorded and archived without any `POST /api/recordings`."""
+    before = stack.call("GET", "recording-policy")
+    step("Setting the recording policy: record every group call, unmixed WAV")
+    condition = {"If-Match": before.headers["ETag"]} if before.headers.get("ETag") else {"If-None-Match": "*"}
+    written = stack.call("PUT", "recording-policy", json=POLICY, headers=condition)
+    try:
+        return _recorded_by_policy(stack, timeout)
+    finally:
+        step("Putting the policy found before back")
+        stack.call(
+            "PUT", "recording-policy", json=before.json(), headers={"If-Match": written.headers["ETag"]}
+        )
+
+
+def _recorded_by_policy(stack: Stack, timeout: float) -> dict[str, Any]:
+    step("Creating a group call in the ACS emulator (it publishes CallStarted)")
+    call = stack.admin("POST", "calls", json={"participants": PARTICIPANTS, "kind": "group"})
+    server_call_id = call["serverCallId"]
+    found: dict[str, Any] = {}
+
+    def started() -> bool:
+        listing = stack.call("GET", "recordings", params={"serverCallId": server_call_id}).json()
+        found.update((listing.get("call") or {}).get("autoRecording") or {})
+        if found.get("outcome") in ("failed", "callEnded", "noRuleMatched"):
+            raise SystemExit(f"the policy did not record the call: {found}")
+        return found.get("outcome") in ("started", "alreadyRecording") and bool(found.get("recordingId"))
+
+    _wait(started, timeout)
+    recording_id = str(found["recordingId"])
+    print(f"    rule '{found['rule']}' started recording {recording_id[:40]}...")
+    _wait(lambda: stack.call("GET", f"recordings/{recording_id}").json()["state"] == "active", timeout)
+    step(
+        f"Ending the call ({POLICY_SECONDS:.0f} s of media); no stop call: the call's end stops the recording"
+    )
+    stack.admin("PUT", f"recordings/{recording_id}/timeline", json={"durationS": POLICY_SECONDS})
+    stack.admin("DELETE", f"calls/{quote(server_call_id, safe='')}")
+    step("Following the archive (CallEnded -> AwaitingFiles; RecordingFileStatusUpdated -> archive)")
+    archive = _follow_archive(stack, recording_id, timeout)
+    step("What the catalog kept of the call and of its recording")
+    listing = stack.call("GET", "recordings", params={"serverCallId": server_call_id}).json()
+    entry = listing["recordings"][0]
+    shown = {
+        "call": {k: listing["call"][k] for k in ("callKind", "endedAt", "durationSeconds", "autoRecording")},
+        "recording": {k: entry[k] for k in ("policyRule", "options", "archive")},
+    }
+    print(json.dumps(shown, indent=2))
+    step("Archived blobs")
+    _print_blobs(stack, archive["manifest"])
     return archive
 
 
@@ -175,7 +244,9 @@ def main() -> int:
         print(missing, file=sys.stderr)
         return 1
     try:
-        run(Stack(chosen.state))
+        stack = Stack(chosen.state)
+        run(stack)
+        run_policy(stack)
     except requests.ConnectionError:
         port = chosen.port
         print(

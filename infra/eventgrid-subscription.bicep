@@ -1,5 +1,7 @@
-// The Event Grid subscription that starts the archive: RecordingFileStatusUpdated from the ACS system topic to
-// the Event Grid-triggered function. Deployed into the ACS resource group after the code is deployed
+// The Event Grid subscription that feeds the app: RecordingFileStatusUpdated (archive the files), CallStarted
+// (record the call if the recording policy says so) and CallEnded (its recordings await their files), from the
+// ACS system topic to the Event Grid-triggered function, which dispatches them by type
+// (shared/archive/acs_events.py; a test holds the two lists equal). Deployed into the ACS resource group after the code is deployed
 // (infra/hooks/postdeploy.sh): an AzureFunction endpoint must name a function that is already indexed, and
 // Event Grid fetches the extension's key itself, so no key passes through this template or its caller.
 targetScope = 'resourceGroup'
@@ -29,8 +31,9 @@ param maxDeliveryAttempts int = 30
 @maxValue(1440)
 param eventTimeToLiveInMinutes int = 1440
 
-// The name the app registers for its Event Grid trigger (blueprints/archive.py).
-var functionName = 'on_recording_file_status_updated'
+// The name the app registers for its Event Grid trigger (blueprints/events.py; before issue 26 it was
+// on_recording_file_status_updated: redeploying this template points the subscription at the new name).
+var functionName = 'on_acs_event'
 
 resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
   name: systemTopicName
@@ -41,14 +44,20 @@ resource app 'Microsoft.Web/sites@2024-04-01' existing = {
   scope: resourceGroup(functionAppResourceGroup)
 }
 
-resource recordingFiles 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = {
+resource acsEvents 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = {
   parent: topic
+  // The name the first version gave it, kept: a redeploy updates that subscription in place instead of leaving
+  // it behind, still aimed at a function that no longer exists.
   name: 'recording-file-status-updated'
   properties: {
     eventDeliverySchema: 'EventGridSchema'
     filter: {
+      // CallStarted/CallEnded are published for ACS VoIP calls only (1:1, group, Rooms): not for PSTN, bots or
+      // Teams interop calls (Azure docs, "Azure Communication Services - Voice and video calling events").
       includedEventTypes: [
         'Microsoft.Communication.RecordingFileStatusUpdated'
+        'Microsoft.Communication.CallStarted'
+        'Microsoft.Communication.CallEnded'
       ]
     }
     destination: {
@@ -78,4 +87,4 @@ resource recordingFiles 'Microsoft.EventGrid/systemTopics/eventSubscriptions@202
   }
 }
 
-output subscriptionName string = recordingFiles.name
+output subscriptionName string = acsEvents.name

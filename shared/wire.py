@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
+_Shape = TypeVar("_Shape", bound="Wire")
 
 
 class WireError(ValueError):
@@ -26,6 +27,18 @@ def camel(name: str) -> str:
     """`document_id` -> `documentId`."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+class Wire:
+    """`to_json()` and `from_json()` for a frozen dataclass that inherits it, through this codec."""
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = to_wire(self)
+        return document
+
+    @classmethod
+    def from_json(cls: type[_Shape], data: object) -> _Shape:
+        return from_wire(cls, data)
 
 
 def to_wire(value: object) -> Any:

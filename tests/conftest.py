@@ -111,14 +111,17 @@ def app_settings(
 
 @pytest.fixture(autouse=True)
 def _restore_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The emulator lives for the session: undo per-test knobs (chunk size, redirect, faults, webhooks)."""
+    """The emulator lives for the session: undo per-test knobs (chunk size, redirect, file event delay,
+    CallEnded's duration name, faults, webhooks)."""
     if "emulator" not in request.fixturenames:
         yield
         return
     server: AcsEmulator = request.getfixturevalue("emulator")
     chunk_bytes, regional = server.max_chunk_bytes, server.regional_content_host
+    file_delay, duration_field = server.file_status_delay, server.call_duration_field
     yield
     server.max_chunk_bytes, server.regional_content_host = chunk_bytes, regional
+    server.file_status_delay, server.call_duration_field = file_delay, duration_field
     server.ignore_range = False
     server.clear_faults()
     server.clear_event_webhooks()

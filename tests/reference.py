@@ -41,3 +41,9 @@ def load(name: str) -> Any:
 def real_state_changed_event() -> dict[str, Any]:
     event: dict[str, Any] = load("recording-state-changed.cloudevent.real.json")["event"]
     return event
+
+
+def calling_events() -> dict[str, dict[str, Any]]:
+    """The docs' CallStarted and CallEnded examples (Event Grid schema), by event type."""
+    events = load_json("acs-calling/calling-events.eventgrid.docs.json")["events"]
+    return {str(event["eventType"]): event for event in events}

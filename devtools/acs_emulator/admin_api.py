@@ -62,7 +62,15 @@ class AdminApi:
             body = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, "BadRequest", "Body must be JSON.", headers=[ADMIN_HEADER]) from exc
-        allowed = {"participants", "serverCallId", "groupCallId", "callConnectionId"}
+        allowed = {
+            "participants",
+            "serverCallId",
+            "groupCallId",
+            "callConnectionId",
+            "kind",
+            "roomId",
+            "startedBy",
+        }
         if not isinstance(body, dict) or set(body) - allowed:
             raise ApiError(
                 400,
@@ -71,7 +79,8 @@ class AdminApi:
                 headers=[ADMIN_HEADER],
             )
         participants = body.get("participants", [])
-        optional = {k: body.get(k) for k in ("serverCallId", "groupCallId", "callConnectionId")}
+        names = ("serverCallId", "groupCallId", "callConnectionId", "roomId", "startedBy")
+        optional = {k: body.get(k) for k in names}
         if not isinstance(participants, list) or not all(
             isinstance(v, (str, type(None))) for v in optional.values()
         ):
@@ -84,6 +93,9 @@ class AdminApi:
                 server_call_id=optional["serverCallId"],
                 group_call_id=optional["groupCallId"],
                 call_connection_id=optional["callConnectionId"],
+                kind=body.get("kind", "group"),
+                room_id=optional["roomId"],
+                started_by=optional["startedBy"],
             )
         except ValueError as exc:
             raise ApiError(400, "BadRequest", str(exc), headers=[ADMIN_HEADER]) from exc

@@ -6,24 +6,34 @@ camelCase mirrors of the Python API arguments::
     GET    /admin/recordings/{id}/files[?sha256=true]   chunks, lengths (and hashes)
     PUT    /admin/recordings/{id}/timeline              {"durationS": 30, "pauses": [[10, 5]]}
     POST   /admin/recordings/{id}/stop                  same body (optional): stop with that timeline
-    GET|POST|DELETE /admin/event-webhooks               {"url", "schema", "validate", "name"}; DELETE ?url=
+    GET|POST|DELETE /admin/event-webhooks               {"url", "schema", "validate", "name", "eventTypes"};
+                                                        DELETE ?url=
     GET    /admin/event-webhooks/validate?code=...      the validationUrl of validation events
     GET|DELETE /admin/event-deliveries                  POST /admin/event-deliveries/flush sends held events
     GET|POST|DELETE /admin/faults                       {"kind", "path", "count", "method", "status",
                                                          "retryAfter", "afterBytes", "seconds",
-                                                         "bytesPerSecond", "probability", "seed"}
-    GET|PATCH /admin/settings                           {"maxChunkBytes", "fileStatusDelay"}
+                                                         "bytesPerSecond", "probability", "seed",
+                                                         "eventType"}
+    GET|PATCH /admin/settings                           {"maxChunkBytes", "fileStatusDelay",
+                                                         "callDurationField"}
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 from .admin_api import ADMIN_HEADER
-from .events import EventDelivery, EventSchema, Webhook, WebhookValidationError
+from .events import (
+    DURATION_FIELDS,
+    DurationField,
+    EventDelivery,
+    EventSchema,
+    Webhook,
+    WebhookValidationError,
+)
 from .faults import FaultRule
 from .http_types import ApiError, Request, Response, json_response
 from .recording_files import RecordingFiles, TimelineOverride
@@ -36,6 +46,7 @@ class ContentPlane(Protocol):
 
     max_chunk_bytes: int
     file_status_delay: float
+    call_duration_field: DurationField
 
     @property
     def event_webhooks(self) -> list[Webhook]: ...
@@ -60,6 +71,7 @@ class ContentPlane(Protocol):
         schema: EventSchema = "EventGridSchema",
         validate: bool = False,
         name: str | None = None,
+        event_types: Collection[str] | None = None,
     ) -> Webhook: ...
     def remove_event_webhook(self, url: str) -> bool: ...
     def clear_event_webhooks(self) -> None: ...
@@ -90,6 +102,7 @@ _FAULT_KEYS = {
     "bytesPerSecond": "bytes_per_second",
     "probability": "probability",
     "seed": "seed",
+    "eventType": "event_type",
 }
 
 
@@ -160,15 +173,19 @@ class ContentAdminApi:
         return _admin(200, [w.to_dict() for w in self._emu.event_webhooks])
 
     def add_webhook(self, request: Request, match: re.Match[str]) -> Response:
-        body = _body(request, {"url", "schema", "validate", "name"})
+        body = _body(request, {"url", "schema", "validate", "name", "eventTypes"})
         if not isinstance(body.get("url"), str):
             raise _bad("url is required")
+        types = body.get("eventTypes")
+        if types is not None and (not isinstance(types, list) or not all(isinstance(t, str) for t in types)):
+            raise _bad("eventTypes must be a list of event types")
         try:
             webhook = self._emu.add_event_webhook(
                 body["url"],
                 schema=body.get("schema", "EventGridSchema"),
                 validate=bool(body.get("validate", False)),
                 name=body.get("name"),
+                event_types=types,
             )
         except (ValueError, WebhookValidationError) as exc:
             raise _bad(str(exc)) from exc
@@ -218,11 +235,16 @@ class ContentAdminApi:
 
     def get_settings(self, request: Request, match: re.Match[str]) -> Response:
         return _admin(
-            200, {"maxChunkBytes": self._emu.max_chunk_bytes, "fileStatusDelay": self._emu.file_status_delay}
+            200,
+            {
+                "maxChunkBytes": self._emu.max_chunk_bytes,
+                "fileStatusDelay": self._emu.file_status_delay,
+                "callDurationField": self._emu.call_duration_field,
+            },
         )
 
     def patch_settings(self, request: Request, match: re.Match[str]) -> Response:
-        body = _body(request, {"maxChunkBytes", "fileStatusDelay"})
+        body = _body(request, {"maxChunkBytes", "fileStatusDelay", "callDurationField"})
         try:
             if "maxChunkBytes" in body:
                 self._emu.max_chunk_bytes = int(body["maxChunkBytes"])
@@ -231,6 +253,11 @@ class ContentAdminApi:
                 if delay < 0:
                     raise ValueError("fileStatusDelay must be >= 0")
                 self._emu.file_status_delay = delay
+            if "callDurationField" in body:
+                field = body["callDurationField"]
+                if field not in DURATION_FIELDS:
+                    raise ValueError(f"callDurationField must be one of {', '.join(DURATION_FIELDS)}")
+                self._emu.call_duration_field = field
         except (TypeError, ValueError) as exc:
             raise _bad(str(exc)) from exc
         return self.get_settings(request, match)

@@ -1,4 +1,9 @@
-"""RecordingFileStatusUpdated via Event Grid: event bodies, webhook subscriptions, delivery.
+"""ACS events via Event Grid: event bodies, webhook subscriptions, delivery.
+
+The events: RecordingFileStatusUpdated when a stopped recording's files are ready, CallStarted when
+a call is created and CallEnded when it ends. A webhook subscription may name the event types it
+takes (Event Grid's ``includedEventTypes``); without, it takes them all, as a subscription without
+a filter does.
 
 The real path is ACS -> Event Grid -> subscriber webhook. The emulator plays Event Grid for the
 configured webhooks: one POST per event (Event Grid schema: a JSON array holding one event, header
@@ -19,7 +24,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,11 +33,19 @@ from urllib.parse import urlsplit
 
 from .faults import EVENT_FAULTS, FaultInjector
 from .recording_files import RecordingFiles, format_time
+from .state import Call
 from .webhooks import WebhookAnswer, send
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "Microsoft.Communication.RecordingFileStatusUpdated"
+CALL_STARTED = "Microsoft.Communication.CallStarted"
+CALL_ENDED = "Microsoft.Communication.CallEnded"
+EVENT_TYPES = (EVENT_TYPE, CALL_STARTED, CALL_ENDED)
+# How CallEnded names the call's length: the docs sample says durationOfCall, the SDK models
+# callDurationInSeconds. Which one the service sends is UNVERIFIED; the emulator sends either.
+DurationField = Literal["durationOfCall", "callDurationInSeconds"]
+DURATION_FIELDS: tuple[DurationField, ...] = ("durationOfCall", "callDurationInSeconds")
 VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
 EventSchema = Literal["EventGridSchema", "CloudEventSchemaV1_0"]
 DeliveryOutcome = Literal["delivered", "failed", "skipped"]
@@ -93,6 +106,63 @@ def build_file_status_event(
     }
 
 
+def _participant(raw_id: str) -> dict[str, Any]:
+    """An AcsCallParticipant as the SDK models it and the docs sample of 2022-12 shows it (the
+    sample's `role` is a placeholder, left out here)."""
+    identifier: dict[str, Any] = {"rawId": raw_id}
+    if raw_id.startswith("8:acs:"):
+        identifier["communicationUser"] = {"id": raw_id}
+    return {"communicationIdentifier": identifier}
+
+
+def build_call_event(
+    call: Call,
+    topic: str,
+    *,
+    duration_field: DurationField = "durationOfCall",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """CallStarted for a live call, CallEnded for an ended one: keys, shapes and subjects as in the
+    docs samples (tests/fixtures/reference/acs-calling/calling-events.eventgrid.docs.json).
+
+    ``group`` is sent for a group call only, ``room`` for a Rooms call only (UNVERIFIED: the docs
+    sample of a 1:1 call carries the all-zero group id). CallEnded's ``reason`` and ``endedBy``
+    follow the SDK models (AcsCallEndReason, AcsCallEndedBy); their values here are UNVERIFIED.
+    """
+    ended = call.ended_at is not None
+    data: dict[str, Any] = {}
+    if ended:
+        assert call.ended_at is not None
+        data[duration_field] = round((call.ended_at - call.created_at).total_seconds(), 3)
+    if call.started_by:
+        data["startedBy"] = _participant(call.started_by)
+    data["serverCallId"] = call.server_call_id
+    if call.kind == "group":
+        data["group"] = {"id": call.group_call_id}
+    if call.kind == "room" and call.room_id:
+        data["room"] = {"id": call.room_id}
+    data["isTwoParty"] = call.kind == "twoParty"
+    data["correlationId"] = call.correlation_id
+    data["isRoomsCall"] = call.kind == "room"
+    if ended:
+        if call.ended_by:
+            data["endedBy"] = {**_participant(call.ended_by), "kind": "Participant"}
+        data["reason"] = {"code": 0, "subCode": 0, "phrase": "Call ended"}
+    subject = f"call/{call.server_call_id}"
+    if not ended and call.started_by:
+        subject += f"/startedBy/{call.started_by}"
+    return {
+        "id": str(uuid.uuid4()),
+        "topic": topic,
+        "subject": subject,
+        "data": data,
+        "eventType": CALL_ENDED if ended else CALL_STARTED,
+        "dataVersion": "1.0",
+        "metadataVersion": "1",
+        "eventTime": format_time(now or call.ended_at or call.created_at),
+    }
+
+
 def to_cloud_event(event: dict[str, Any]) -> dict[str, Any]:
     """The same event in CloudEvents 1.0 form (order as in the SDK test sample; source = topic)."""
     return {
@@ -111,9 +181,14 @@ class Webhook:
     url: str
     schema: EventSchema
     name: str  # Event Grid subscription name, sent upper-cased in aeg-subscription-name
+    event_types: frozenset[str] | None = None  # includedEventTypes; None: every type
+
+    def takes(self, event: dict[str, Any]) -> bool:
+        return self.event_types is None or event.get("eventType") in self.event_types
 
     def to_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "schema": self.schema, "name": self.name}
+        types = sorted(self.event_types) if self.event_types is not None else None
+        return {"url": self.url, "schema": self.schema, "name": self.name, "eventTypes": types}
 
 
 @dataclass(frozen=True)
@@ -134,6 +209,16 @@ class EventDelivery:
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+    @property
+    def event_type(self) -> str | None:
+        """The type of the event delivered (either schema); None for a CloudEvents handshake."""
+        body = self.json()
+        event = body[0] if isinstance(body, list) and body else body
+        if not isinstance(event, dict):
+            return None
+        found = event.get("eventType", event.get("type"))
+        return str(found) if found is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,13 +288,21 @@ class EventDispatcher:
         validate: bool = False,
         name: str | None = None,
         topic: str = "",
+        event_types: Collection[str] | None = None,
     ) -> Webhook:
         if schema not in ("EventGridSchema", "CloudEventSchemaV1_0"):
             raise ValueError("schema must be EventGridSchema or CloudEventSchemaV1_0")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("webhook URL must be an absolute http(s) URL")
-        webhook = Webhook(url=url, schema=schema, name=name or f"emulator-{uuid.uuid4().hex[:8]}")
+        if event_types is not None and (not event_types or set(event_types) - set(EVENT_TYPES)):
+            raise ValueError(f"event_types must be some of {', '.join(EVENT_TYPES)}")
+        webhook = Webhook(
+            url=url,
+            schema=schema,
+            name=name or f"emulator-{uuid.uuid4().hex[:8]}",
+            event_types=frozenset(event_types) if event_types is not None else None,
+        )
         if validate:
             self._validate(webhook, topic)
         with self._lock:
@@ -231,11 +324,12 @@ class EventDispatcher:
 
     # -- publishing ------------------------------------------------------------------------------
     def publish(self, event: dict[str, Any], delay: float = 0.0) -> None:
-        """Deliver ``event`` to every current webhook after ``delay`` seconds (non-blocking)."""
+        """Deliver ``event`` to every current webhook that takes its type after ``delay`` seconds
+        (non-blocking)."""
         with self._lock:
             if self._closed:
                 return
-            targets = list(self._webhooks.values())
+            targets = [webhook for webhook in self._webhooks.values() if webhook.takes(event)]
             self._pending += len(targets)
         for webhook in targets:
             if delay > 0:
@@ -250,7 +344,8 @@ class EventDispatcher:
     def _dispatch(self, job: _Job) -> None:
         with self._lock:
             self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
-        rules = self._faults.take(EVENT_FAULTS, None, urlsplit(job.webhook.url).path or "/")
+        path = urlsplit(job.webhook.url).path or "/"
+        rules = self._faults.take(EVENT_FAULTS, None, path, event_type=str(job.event.get("eventType", "")))
         kinds = {r.kind for r in rules}
         jobs = [job]
         with self._lock:

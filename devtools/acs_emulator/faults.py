@@ -10,7 +10,8 @@ HTTP faults (any non-admin route; ``path`` is a regex *searched* in the decoded 
   close cleanly (FIN) — the client sees a short body.
 * ``reset``: send ``after_bytes`` of the body, then reset the connection (RST).
 
-Event faults (``path`` is searched in the webhook URL's path):
+Event faults (``path`` is searched in the webhook URL's path; ``event_type``, if given, is the one
+event type the rule applies to, e.g. only RecordingFileStatusUpdated):
 
 * ``duplicate_event``: deliver the event twice (same event id), as Event Grid may.
 * ``reorder_event``: hold the event and deliver it after the next event to the same webhook.
@@ -73,6 +74,7 @@ class FaultRule:
     bytes_per_second: int = 0
     probability: float = 1.0
     seed: int | None = None
+    event_type: str | None = None
     applied: int = 0
     matched: int = 0
     _rng: random.Random = field(init=False, repr=False, compare=False)
@@ -86,8 +88,10 @@ class FaultRule:
         self.matched += 1
         return self.probability >= 1.0 or self._rng.random() < self.probability
 
-    def matches(self, method: str | None, path: str) -> bool:
+    def matches(self, method: str | None, path: str, event_type: str | None = None) -> bool:
         if self.count is not None and self.count <= 0:
+            return False
+        if self.event_type is not None and event_type != self.event_type:
             return False
         if self.method is not None and method is not None and self.method != method.upper():
             return False
@@ -107,6 +111,7 @@ class FaultRule:
             "bytesPerSecond": self.bytes_per_second,
             "probability": self.probability,
             "seed": self.seed,
+            "eventType": self.event_type,
             "applied": self.applied,
             "matched": self.matched,
         }
@@ -134,6 +139,7 @@ class FaultInjector:
         bytes_per_second: int = 0,
         probability: float = 1.0,
         seed: int | None = None,
+        event_type: str | None = None,
     ) -> FaultRule:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
@@ -152,6 +158,8 @@ class FaultInjector:
             raise ValueError("probability must be > 0 and <= 1")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError("seed must be an integer")
+        if event_type is not None and (kind not in EVENT_FAULTS or not isinstance(event_type, str)):
+            raise ValueError("event_type is for event faults (duplicate_event, reorder_event) and a string")
         if seed is None and probability < 1.0:
             seed = secrets.randbits(32)  # listed with the rule, so the run can be replayed
         with self._lock:
@@ -168,6 +176,7 @@ class FaultInjector:
                 bytes_per_second=bytes_per_second,
                 probability=float(probability),
                 seed=seed,
+                event_type=event_type,
             )
             self._rules.append(rule)
         return rule
@@ -181,12 +190,14 @@ class FaultInjector:
         with self._lock:
             self._rules.clear()
 
-    def take(self, kinds: frozenset[str], method: str | None, path: str) -> list[FaultRule]:
+    def take(
+        self, kinds: frozenset[str], method: str | None, path: str, *, event_type: str | None = None
+    ) -> list[FaultRule]:
         """Rules of ``kinds`` matching this request/event; each one's count is consumed."""
         taken: list[FaultRule] = []
         with self._lock:
             for rule in self._rules:
-                if rule.kind in kinds and rule.matches(method, path) and rule.fires():
+                if rule.kind in kinds and rule.matches(method, path, event_type) and rule.fires():
                     if rule.count is not None:
                         rule.count -= 1
                     rule.applied += 1

@@ -13,7 +13,7 @@ import re
 import secrets
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -30,10 +30,12 @@ from .callbacks import CallbackDelivery, CallbackDispatcher, CallbackSigner, bui
 from .content_api import CONTENT_PATH, OBJECT_PATH, ContentApi
 from .entra import EntraIssuer, IdentityEndpoint
 from .events import (
+    DurationField,
     EventDelivery,
     EventDispatcher,
     EventSchema,
     Webhook,
+    build_call_event,
     build_file_status_event,
     default_topic,
 )
@@ -64,6 +66,7 @@ from .router import Router
 from .schema import StartRecordingOptions
 from .state import (
     Call,
+    CallKind,
     EmulatorState,
     RecordingNotFoundError,
     RecordingSnapshot,
@@ -142,6 +145,9 @@ class AcsEmulator:
         self._max_chunk_bytes = 0
         self.max_chunk_bytes = max_chunk_bytes
         self.file_status_delay = file_status_delay
+        # How CallEnded names the call's length: the docs sample's `durationOfCall` or the SDK
+        # models' `callDurationInSeconds` (which one ACS sends is UNVERIFIED; the app reads both).
+        self.call_duration_field: DurationField = "durationOfCall"
         # How long after a stop the (preview) result route still says SessionStillOngoing, as the
         # capture did 4 s after one (result_api.py). Tests set it to 0, or to hours.
         self.result_pending_seconds = result_pending_seconds
@@ -185,6 +191,7 @@ class AcsEmulator:
         )
         self.identity.start()
         self.state.add_listener(self._on_transition)
+        self.state.add_call_listener(self._on_call)
         self._register_builtin_routes()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="acs-emulator", daemon=True
@@ -289,25 +296,39 @@ class AcsEmulator:
         server_call_id: str | None = None,
         group_call_id: str | None = None,
         call_connection_id: str | None = None,
+        kind: CallKind = "group",
+        room_id: str | None = None,
+        started_by: str | None = None,
     ) -> Call:
+        """A live call (CallStarted goes to the event webhooks): a group call by default, `twoParty`
+        or `room`; started by its first participant unless `started_by` says otherwise."""
         return self.state.create_call(
             participants,
             server_call_id=server_call_id,
             group_call_id=group_call_id,
             call_connection_id=call_connection_id,
+            kind=kind,
+            room_id=room_id,
+            started_by=started_by,
         )
 
     def end_call(
-        self, server_call_id: str, *, duration_s: float | None = None, pauses: Sequence[Sequence[float]] = ()
+        self,
+        server_call_id: str,
+        *,
+        duration_s: float | None = None,
+        pauses: Sequence[Sequence[float]] = (),
+        ended_by: str | None = None,
     ) -> Call:
-        """End the call; its live recordings stop (``callEnded``) with the given timeline, if any."""
+        """End the call; its live recordings stop (``callEnded``) with the given timeline, if any,
+        then CallEnded goes to the event webhooks."""
         override = self._override(duration_s, pauses)
         if override is not None:
             with self._overrides_lock:
                 for snapshot in self.state.recordings():
                     if snapshot.server_call_id == server_call_id and snapshot.state != "stopped":
                         self._overrides[snapshot.recording_id] = override
-        return self.state.end_call(server_call_id)
+        return self.state.end_call(server_call_id, ended_by=ended_by)
 
     def recordings(self) -> list[RecordingSnapshot]:
         return self.state.recordings()
@@ -392,14 +413,17 @@ class AcsEmulator:
         schema: EventSchema = "EventGridSchema",
         validate: bool = False,
         name: str | None = None,
+        event_types: Collection[str] | None = None,
     ) -> Webhook:
-        """Subscribe a webhook to RecordingFileStatusUpdated (loopback hosts only get deliveries).
+        """Subscribe a webhook to the emulator's events (loopback hosts only get deliveries):
+        RecordingFileStatusUpdated, CallStarted and CallEnded, or only the ``event_types`` named
+        (Event Grid's ``includedEventTypes``).
 
         ``validate=True`` first runs Event Grid's handshake (SubscriptionValidationEvent, or the
         CloudEvents OPTIONS request) and raises WebhookValidationError if the webhook fails it.
         """
         return self._require_events().add_webhook(
-            url, schema=schema, validate=validate, name=name, topic=self.event_topic
+            url, schema=schema, validate=validate, name=name, topic=self.event_topic, event_types=event_types
         )
 
     def remove_event_webhook(self, url: str) -> bool:
@@ -450,9 +474,11 @@ class AcsEmulator:
         bytes_per_second: int = 0,
         probability: float = 1.0,
         seed: int | None = None,
+        event_type: str | None = None,
     ) -> FaultRule:
         """Inject a fault into the next ``count`` matching requests/events (see :mod:`.faults`);
-        with ``probability`` < 1, into that share of them, drawn from ``seed``."""
+        with ``probability`` < 1, into that share of them, drawn from ``seed``; an event fault with
+        ``event_type`` into events of that type only."""
         return self._faults.add(
             kind,
             path,
@@ -465,6 +491,7 @@ class AcsEmulator:
             bytes_per_second=bytes_per_second,
             probability=probability,
             seed=seed,
+            event_type=event_type,
         )
 
     @property
@@ -577,6 +604,14 @@ class AcsEmulator:
             return
         event = build_state_changed_event(snapshot, change)
         self._dispatcher.submit(snapshot.recording_id, snapshot.callback_uri, [event])
+
+    def _on_call(self, call: Call) -> None:
+        """CallStarted when a call is created, CallEnded when it ends (runs under the state lock;
+        publishing only queues the deliveries)."""
+        if self._events is not None:
+            self._events.publish(
+                build_call_event(call, self.event_topic, duration_field=self.call_duration_field)
+            )
 
     def _on_stopped(self, snapshot: RecordingSnapshot) -> None:
         """Produce the files and schedule RecordingFileStatusUpdated (runs under the state lock)."""

@@ -31,6 +31,8 @@ from .schema import RequestValidationError, StartRecordingOptions, participant_i
 
 RecordingState = Literal["inactive", "active", "stopped"]
 StopReason = Literal["stopRequested", "callEnded"]
+CallKind = Literal["group", "twoParty", "room"]
+CALL_KINDS: tuple[CallKind, ...] = ("group", "twoParty", "room")
 
 
 def utc_now() -> datetime:
@@ -61,6 +63,12 @@ class Call:
     participants: tuple[str, ...]
     created_at: datetime
     ended_at: datetime | None = None
+    # What the calling events say of the call: a group call (joined by its group id), a 1:1 call, or
+    # a Rooms call; who started it (its first participant unless told), who ended it.
+    kind: CallKind = "group"
+    room_id: str | None = None
+    started_by: str | None = None
+    ended_by: str | None = None
 
     @property
     def ended(self) -> bool:
@@ -75,6 +83,10 @@ class Call:
             "participants": list(self.participants),
             "createdAt": self.created_at.isoformat(),
             "endedAt": self.ended_at.isoformat() if self.ended_at else None,
+            "kind": self.kind,
+            "roomId": self.room_id,
+            "startedBy": self.started_by,
+            "endedBy": self.ended_by,
         }
 
 
@@ -155,6 +167,7 @@ class RecordingSnapshot:
 
 
 TransitionListener = Callable[[RecordingSnapshot, StateChange], None]
+CallListener = Callable[[Call], None]  # a call created, or one that just ended (``ended_at`` set)
 
 
 @dataclass
@@ -211,12 +224,22 @@ class EmulatorState:
         self._recordings: dict[str, _Recording] = {}
         self._repeatability: dict[str, str] = {}
         self._listeners: list[TransitionListener] = []
+        self._call_listeners: list[CallListener] = []
         self._closed = False
 
     # -- listeners -----------------------------------------------------------------------------
     def add_listener(self, listener: TransitionListener) -> None:
         with self._lock:
             self._listeners.append(listener)
+
+    def add_call_listener(self, listener: CallListener) -> None:
+        """Called (under the lock, keep it quick) when a call is created and when it ends."""
+        with self._lock:
+            self._call_listeners.append(listener)
+
+    def _notify_call(self, call: Call) -> None:
+        for listener in list(self._call_listeners):
+            listener(call)
 
     def _notify(self, rec: _Recording, change: StateChange) -> None:
         snapshot = rec.snapshot()
@@ -238,9 +261,16 @@ class EmulatorState:
         server_call_id: str | None = None,
         group_call_id: str | None = None,
         call_connection_id: str | None = None,
+        kind: CallKind = "group",
+        room_id: str | None = None,
+        started_by: str | None = None,
     ) -> Call:
         if not all(isinstance(p, str) and p for p in participants):
             raise ValueError("participants must be non-empty raw id strings")
+        if kind not in CALL_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(CALL_KINDS)}")
+        if room_id is not None and kind != "room":
+            raise ValueError("roomId is for a room call (kind room)")
         call = Call(
             server_call_id=server_call_id or ids.new_server_call_id(),
             group_call_id=group_call_id or ids.new_guid(),
@@ -248,11 +278,15 @@ class EmulatorState:
             correlation_id=ids.new_guid(),
             participants=tuple(participants),
             created_at=utc_now(),
+            kind=kind,
+            room_id=room_id or (ids.new_guid() if kind == "room" else None),
+            started_by=started_by or (participants[0] if participants else None),
         )
         with self._lock:
             if call.server_call_id in self._calls:
                 raise ValueError("a call with this serverCallId already exists")
             self._calls[call.server_call_id] = call
+            self._notify_call(call)
         return call
 
     def calls(self) -> list[Call]:
@@ -266,16 +300,18 @@ class EmulatorState:
             except KeyError:
                 raise CallNotFoundError(server_call_id) from None
 
-    def end_call(self, server_call_id: str) -> Call:
-        """Mark the call ended; its recordings stop as if stopped (reason ``callEnded``)."""
+    def end_call(self, server_call_id: str, *, ended_by: str | None = None) -> Call:
+        """Mark the call ended; its recordings stop as if stopped (reason ``callEnded``), then the
+        call listeners hear of it (CallEnded follows the recordings' stops)."""
         with self._lock:
             call = self.get_call(server_call_id)
             if call.ended_at is None:
-                call = replace(call, ended_at=utc_now())
+                call = replace(call, ended_at=utc_now(), ended_by=ended_by)
                 self._calls[server_call_id] = call
                 for rec in self._recordings.values():
                     if rec.server_call_id == server_call_id and rec.state != "stopped":
                         self._stop(rec, "callEnded")
+                self._notify_call(call)
             return call
 
     def _find_live_call(self, options: StartRecordingOptions) -> Call:

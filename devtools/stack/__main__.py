@@ -35,7 +35,7 @@ from devtools.stack.lifetime import ParentWatch, StopSignals
 from devtools.stack.state import remove_state, write_state
 
 REPO = Path(__file__).resolve().parents[2]
-EVENT_FUNCTION = "on_recording_file_status_updated"
+EVENT_FUNCTION = "on_acs_event"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,7 +334,8 @@ def _print_banner(host: DevHost, emulator: AcsEmulator, blob_port: int, table_po
                 f"  function app  {api}   function key: {host.function_key}   master key: {host.master_key}",
                 f"  ACS emulator  {emulator.endpoint}   CA: {emulator.ca_pem_path}",
                 f"  Azurite       blob :{blob_port}  table :{table_port}",
-                "  Event Grid    the emulator posts RecordingFileStatusUpdated to the app's webhook",
+                "  Event Grid    the emulator posts RecordingFileStatusUpdated, CallStarted and CallEnded"
+                " to the app's webhook",
                 "",
                 *host.describe(),
                 "",

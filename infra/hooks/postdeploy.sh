@@ -1,6 +1,6 @@
 #!/bin/sh
-# azd postdeploy hook: subscribe the archive function to the ACS resource's RecordingFileStatusUpdated
-# events (infra/eventgrid-subscription.bicep). It runs after the code is deployed because an Event Grid
+# azd postdeploy hook: subscribe the app's Event Grid function to the ACS resource's RecordingFileStatusUpdated,
+# CallStarted and CallEnded events (infra/eventgrid-subscription.bicep). It runs after the code is deployed because an Event Grid
 # AzureFunction endpoint must name a function the host has indexed; Event Grid fetches the extension key
 # itself, so no key is read or printed here. azd passes main.bicep's outputs as environment variables.
 set -eu
@@ -33,7 +33,7 @@ while :; do
         deadLetterAccountId="$EVENT_GRID_DEAD_LETTER_ACCOUNT_ID" \
         deadLetterContainerName="$EVENT_GRID_DEAD_LETTER_CONTAINER" \
       --output none; then
-    echo "Event Grid: RecordingFileStatusUpdated from $EVENT_GRID_SYSTEM_TOPIC_NAME now reaches on_recording_file_status_updated"
+    echo "Event Grid: RecordingFileStatusUpdated, CallStarted and CallEnded from $EVENT_GRID_SYSTEM_TOPIC_NAME now reach on_acs_event"
     exit 0
   fi
   if [ "$attempt" -ge "$attempts" ]; then

@@ -1,61 +1,12 @@
-"""The part of the Durable Functions client the archive uses, typed.
-
-`azure-functions-durable` ships no type information, so its client would be `Any` wherever it is
-passed. These Protocols name exactly what we call and read (the SDK's `DurableOrchestrationClient`
-and `DurableOrchestrationStatus` satisfy them); mypy then checks every use, and a test double or
-the local host's client must offer the same.
-"""
+"""Durable's client as the archive reads it: the typed client (shared.durable_client) and an instance's
+runtime status in the archive's words (shared.archive.states)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Protocol
-
 from shared.archive.states import RuntimeStatus, runtime_status
+from shared.durable_client import DurableClient, OrchestrationStatus
 
-
-class OrchestrationStatus(Protocol):
-    """What `get_status` answers (for an unknown instance, every field is None)."""
-
-    @property
-    def runtime_status(self) -> object: ...  # the SDK's OrchestrationRuntimeStatus enum, or None
-
-    @property
-    def custom_status(self) -> Any: ...
-
-    @property
-    def created_time(self) -> datetime | None: ...
-
-    @property
-    def last_updated_time(self) -> datetime | None: ...
-
-    @property
-    def input_(self) -> Any: ...
-
-
-class DurableClient(Protocol):
-    """The calls the archive makes on Durable's client binding."""
-
-    async def get_status(
-        self,
-        instance_id: str,
-        show_history: bool = False,
-        show_history_output: bool = False,
-        show_input: bool = False,
-    ) -> OrchestrationStatus: ...
-
-    async def start_new(
-        self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
-    ) -> str: ...
-
-    async def raise_event(
-        self,
-        instance_id: str,
-        event_name: str,
-        event_data: Any = None,
-        task_hub_name: str | None = None,
-        connection_name: str | None = None,
-    ) -> None: ...
+__all__ = ["DurableClient", "OrchestrationStatus", "current_runtime_status"]
 
 
 async def current_runtime_status(client: DurableClient, instance_id: str) -> RuntimeStatus | None:

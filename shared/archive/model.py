@@ -14,34 +14,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal
 
 from shared.archive.blob_layout import event_blob_name, manifest_blob_name
 from shared.archive.states import ArchiveStatus
 from shared.recording_ids import instance_id_of_key
-from shared.wire import from_wire, to_wire
+from shared.wire import Wire
 
 SourceDeletion = Literal["notRequested", "pending", "skippedArchiveFailed", "deleted"]
 Phase = Literal["archiving", "retrying", "deletingSource", "done", "lost"]
 MetadataProblem = Literal["notJson", "unavailable"]
 MAX_ERROR_LENGTH: Final = 500
-_Shape = TypeVar("_Shape", bound="_Wire")
-
-
-class _Wire:
-    """`to_json()` and `from_json()` for every shape here, through the one codec."""
-
-    def to_json(self) -> dict[str, Any]:
-        document: dict[str, Any] = to_wire(self)
-        return document
-
-    @classmethod
-    def from_json(cls: type[_Shape], data: object) -> _Shape:
-        return from_wire(cls, data)
 
 
 @dataclass(frozen=True)
-class ChunkJob(_Wire):
+class ChunkJob(Wire):
     """One recording chunk to archive, as the event named it (URLs already allow-listed)."""
 
     index: int
@@ -53,7 +40,7 @@ class ChunkJob(_Wire):
 
 
 @dataclass(frozen=True)
-class ArchiveJob(_Wire):
+class ArchiveJob(Wire):
     """Everything the archive needs, derived once from one event and stored as `event.json`."""
 
     recording_key: str
@@ -79,7 +66,7 @@ class ArchiveJob(_Wire):
 
 
 @dataclass(frozen=True)
-class ArchivedChunk(_Wire):
+class ArchivedChunk(Wire):
     """One chunk archived and verified: the `archive_chunk` activity's result and the manifest's entry."""
 
     index: int
@@ -105,7 +92,7 @@ class ArchivedChunk(_Wire):
 
 
 @dataclass(frozen=True)
-class ChunkTask(_Wire):
+class ChunkTask(Wire):
     """The `archive_chunk` activity's input."""
 
     chunk: ChunkJob
@@ -114,7 +101,7 @@ class ChunkTask(_Wire):
 
 
 @dataclass(frozen=True)
-class ChunkBatch(_Wire):
+class ChunkBatch(Wire):
     """Chunks archived together: in-line for a short recording, a sub-orchestration's input for a long one."""
 
     chunks: tuple[ChunkJob, ...]
@@ -126,7 +113,7 @@ class ChunkBatch(_Wire):
 
 
 @dataclass(frozen=True)
-class ChunkAttempt(_Wire):
+class ChunkAttempt(Wire):
     """The `archive_chunk` activity's result: the chunk archived, or why not. The activity never
     fails for a chunk's own trouble (Durable's fan-in would drop its siblings' answers); it says so."""
 
@@ -137,14 +124,14 @@ class ChunkAttempt(_Wire):
 
 
 @dataclass(frozen=True)
-class BatchOutcome(_Wire):
+class BatchOutcome(Wire):
     """What one pass over a batch found: a sub-orchestration's result."""
 
     attempts: tuple[ChunkAttempt, ...]
 
 
 @dataclass(frozen=True)
-class RetryPolicy(_Wire):
+class RetryPolicy(Wire):
     """How an archive that keeps failing is retried, and until when (settings, fixed at the start)."""
 
     deadline: str  # after this, a chunk still unverified is Lost (file event + ARCHIVE_DEADLINE_HOURS)
@@ -158,7 +145,7 @@ class RetryPolicy(_Wire):
 
 
 @dataclass(frozen=True)
-class Unverified(_Wire):
+class Unverified(Wire):
     """A chunk not archived yet, carried from round to round."""
 
     index: int
@@ -168,7 +155,7 @@ class Unverified(_Wire):
 
 
 @dataclass(frozen=True)
-class ArchiveRun(_Wire):
+class ArchiveRun(Wire):
     """The archive orchestration's input, one per round: the job, what is verified so far, what is
     not, and the policy. Each round ends in `continue_as_new`, so history stays one round long."""
 
@@ -186,7 +173,7 @@ class ArchiveRun(_Wire):
 
 
 @dataclass(frozen=True)
-class ArchiveProgress(_Wire):
+class ArchiveProgress(Wire):
     """The orchestration's custom status: what `GET .../archive` shows while the archive runs."""
 
     phase: Phase
@@ -200,7 +187,7 @@ class ArchiveProgress(_Wire):
 
 
 @dataclass(frozen=True)
-class ArchiveResult(_Wire):
+class ArchiveResult(Wire):
     """The orchestration's output once the archive is verified."""
 
     manifest: str  # the manifest's blob name
@@ -209,7 +196,7 @@ class ArchiveResult(_Wire):
 
 
 @dataclass(frozen=True)
-class Manifest(_Wire):
+class Manifest(Wire):
     """The status document of one recording's archive, rewritten as the archive progresses."""
 
     recording_id: str | None
@@ -306,7 +293,7 @@ class Manifest(_Wire):
 
 
 @dataclass(frozen=True)
-class ArchiveSummary(_Wire):
+class ArchiveSummary(Wire):
     """The catalog entry's `archive` (OpenAPI: CatalogEntry.archive): where the archive stands, since
     when, and where its blobs are, without reading the manifest. Before the file event there is no
     manifest: AwaitingFiles and Overdue have a status and a time only."""

@@ -55,6 +55,7 @@ class StartedRecording:
     kind: str
     options: StartRecordingOptions
     at: datetime
+    policy_rule: str | None = None  # the recording policy's rule that started it; None: our API did
 
 
 def started_entity(started: StartedRecording) -> dict[str, Any]:
@@ -73,6 +74,7 @@ def started_entity(started: StartedRecording) -> dict[str, Any]:
         "createdAt": started.at.isoformat(),
         "updatedAt": started.at.isoformat(),
         "stateChanges": "[]",
+        "policyRule": started.policy_rule,
     }
 
 
@@ -123,6 +125,7 @@ def entity_to_json(entity: dict[str, Any]) -> dict[str, Any]:
         "stateChanges": json.loads(entity.get("stateChanges") or "[]"),
         "lastError": json.loads(entity["lastError"]) if entity.get("lastError") else None,
         "archive": json.loads(entity["archive"]) if entity.get("archive") else None,
+        "policyRule": entity.get("policyRule"),
     }
     return body
 
@@ -130,6 +133,44 @@ def entity_to_json(entity: dict[str, Any]) -> dict[str, Any]:
 def _clean(entity: dict[str, Any]) -> dict[str, Any]:
     """Drop bookkeeping keys and nulls (Table storage stores no null properties)."""
     return {k: v for k, v in entity.items() if not k.startswith("__") and v is not None}
+
+
+def read_entity(
+    table: TableClient, keys: tuple[str, str], id_field: str, id_value: str
+) -> dict[str, Any] | None:
+    """The entity at `keys` (with its ETag as `__etag`) if its `id_field` is `id_value`, else None: keys
+    are hashes of ids, and a hash collision is treated as absent."""
+    try:
+        entity = table.get_entity(*keys)
+    except ResourceNotFoundError:
+        return None
+    if entity.get(id_field) != id_value:
+        return None
+    found = dict(entity)
+    found["__etag"] = entity.metadata["etag"]
+    return found
+
+
+def create_entity(table: TableClient, entity: dict[str, Any]) -> bool:
+    """Create `entity`; False when one with its keys exists (Table storage refuses a second create)."""
+    try:
+        table.create_entity(_clean(entity))
+    except ResourceExistsError:
+        return False
+    return True
+
+
+def replace_unchanged(table: TableClient, entity: dict[str, Any], etag: str) -> bool:
+    """Replace the entity if it is still the version `etag` names; False when someone wrote since."""
+    from azure.data.tables import UpdateMode
+
+    try:
+        table.update_entity(
+            _clean(entity), mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+        )
+    except (ResourceModifiedError, ResourceNotFoundError):
+        return False
+    return True
 
 
 class Catalog:
@@ -151,7 +192,9 @@ class Catalog:
                 self._reindex(None, entity)
                 break
             # A callback got here first: keep all it wrote, add what only the start knows.
-            start_only = {k: entity[k] for k in ("callLocatorKind", "callLocatorId", "kind", "options")}
+            start_only = {
+                k: entity[k] for k in ("callLocatorKind", "callLocatorId", "kind", "options", "policyRule")
+            }
             merged = {**existing, **start_only}
             merged["serverCallId"] = existing.get("serverCallId") or entity["serverCallId"]
             if self._replace(merged, existing):
@@ -304,29 +347,12 @@ class Catalog:
         """The recording's entity as stored (with its ETag as `__etag`), or None."""
         if not recording_id:
             return None
-        try:
-            entity = self._table.get_entity(recording_partition(recording_id), _RECORDING_ROW)
-        except ResourceNotFoundError:
-            return None
-        if entity.get("recordingId") != recording_id:  # a hash collision: treat as absent
-            return None
-        result = dict(entity)
-        result["__etag"] = entity.metadata["etag"]
-        return result
+        return read_entity(
+            self._table, (recording_partition(recording_id), _RECORDING_ROW), "recordingId", recording_id
+        )
 
     def _replace(self, updated: dict[str, Any], existing: dict[str, Any]) -> bool:
-        from azure.data.tables import UpdateMode
-
-        try:
-            self._table.update_entity(
-                _clean(updated),
-                mode=UpdateMode.REPLACE,
-                etag=existing["__etag"],
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            return False
-        return True
+        return replace_unchanged(self._table, updated, existing["__etag"])
 
     def _reindex(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
         """Write the index rows `after` needs, then delete those only `before` had (readers skip stale)."""

@@ -16,8 +16,9 @@ from azure.core.exceptions import AzureError
 
 from shared.clients import table_client
 from shared.errors import STORAGE, ApiError, upstream
+from shared.recording.call_records import call_entry
 from shared.recording.catalog import Catalog, StartedRecording
-from shared.recording.catalog_index import parse_query
+from shared.recording.catalog_index import MAX_PAGE_SIZE, CatalogQuery, parse_query
 from shared.settings import Settings
 
 _LOG = logging.getLogger(__name__)
@@ -70,4 +71,18 @@ def list_catalog(
     }
     if query.kind == "serverCallId":
         body["serverCallId"] = query.value
+        with upstream(STORAGE):  # what the recording policy decided for the call, when it ended
+            body["call"] = call_entry(settings, query.value)
     return body
+
+
+def recording_ids_of_call(settings: Settings, server_call_id: str) -> list[str]:
+    """Every recording the catalog knows on this call (its `c-` index, all pages)."""
+    query = CatalogQuery("serverCallId", server_call_id, None, None, MAX_PAGE_SIZE)
+    found: list[str] = []
+    token: str | None = None
+    while True:
+        entries, token = catalog(settings).query(query, token)
+        found += [str(entry["recordingId"]) for entry in entries]
+        if token is None:
+            return found

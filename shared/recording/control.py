@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +23,21 @@ if TYPE_CHECKING:
     from azure.communication.callautomation import CallAutomationClient
 
 
+@dataclass(frozen=True)
+class Repeatability:
+    """ACS's repeatable-request headers for one start: the same id and first-sent time on every
+    send of one attempt make ACS answer a resend with the recording the first send started."""
+
+    request_id: uuid.UUID
+    first_sent: datetime
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "Repeatability-Request-ID": str(self.request_id),
+            "Repeatability-First-Sent": format_datetime(self.first_sent.astimezone(UTC), usegmt=True),
+        }
+
+
 class RecordingControl:
     """Start, inspect, pause, resume and stop recordings on ACS."""
 
@@ -27,10 +45,22 @@ class RecordingControl:
         self._settings = settings
         self._client = client or call_automation_client(settings.acs)
 
-    def start(self, options: StartRecordingOptions) -> StartedRecording:
+    def start(
+        self,
+        options: StartRecordingOptions,
+        *,
+        policy_rule: str | None = None,
+        repeatability: Repeatability | None = None,
+    ) -> StartedRecording:
+        """Start a recording and catalog it. `repeatability`: the request's Repeatability-Request-ID and
+        -First-Sent, so that sending it again (a retry of the same attempt) starts nothing new; the
+        SDK makes up fresh ones when they are not given."""
+        kwargs = options.to_sdk_kwargs()
+        if repeatability is not None:
+            kwargs["headers"] = repeatability.headers()
         try:
             with upstream(ACS):
-                result = self._client.start_recording(**options.to_sdk_kwargs())
+                result = self._client.start_recording(**kwargs)
         except ApiError as error:
             if error.status != HTTPStatus.NOT_FOUND:
                 raise
@@ -46,6 +76,7 @@ class RecordingControl:
             kind=str(getattr(result, "recording_kind", None) or "azureCommunicationServices"),
             options=options,
             at=datetime.now(UTC),
+            policy_rule=policy_rule,
         )
         record_started(self._settings, started)
         return started

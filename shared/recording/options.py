@@ -45,6 +45,7 @@ START_FIELDS: Final = frozenset(
         "stateCallbackUrl",
     }
 )
+RECORD_FIELDS: Final = START_FIELDS - frozenset(LOCATOR_FIELDS)  # a start's options without its call
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,36 @@ def parse_start_request(body: object, *, default_callback_url: str | None = None
     """Validate a start request body; raise `ApiError` (400) naming the first offending field."""
     if not isinstance(body, Mapping):
         raise bad_request("The request body must be a JSON object.")
-    unknown = sorted(set(body) - START_FIELDS)
+    _reject_unknown(body, START_FIELDS)
+    return _recording_options(body, _call_locator(body), default_callback_url)
+
+
+def parse_record_options(
+    body: Mapping[str, Any], call: CallLocator, *, default_callback_url: str | None = None
+) -> StartRecordingOptions:
+    """The options of a start that names no call (a recording policy rule's `record`), for `call`:
+    every check of `parse_start_request` but the locator's, which the caller answers for. A field
+    naming a call is refused: the call is the one whose event is being handled."""
+    named = [name for name in LOCATOR_FIELDS if name in body]
+    if named:
+        raise bad_request(
+            f"'{named[0]}' is not taken here: the call recorded is the one that started.",
+            named[0],
+            code="UnknownField",
+        )
+    _reject_unknown(body, RECORD_FIELDS)
+    return _recording_options(body, call, default_callback_url)
+
+
+def _reject_unknown(body: Mapping[str, Any], known: frozenset[str]) -> None:
+    unknown = sorted(str(name) for name in set(body) - known)
     if unknown:
         raise bad_request(f"Unknown field '{unknown[0]}'.", unknown[0], code="UnknownField")
-    call = _call_locator(body)
+
+
+def _recording_options(
+    body: Mapping[str, Any], call: CallLocator, default_callback_url: str | None
+) -> StartRecordingOptions:
     content = _enum(body, "content", CONTENTS)
     channel = _enum(body, "channel", CHANNELS)
     fmt = _enum(body, "format", FORMATS)
@@ -181,10 +208,11 @@ def _call_locator(body: Mapping[str, Any]) -> CallLocator:
             code="InvalidCallLocator",
         )
     name = given[0]
-    return CallLocator(kind=name, id=_identifier(body[name], name))
+    return CallLocator(kind=name, id=checked_identifier(body[name], name))
 
 
-def _identifier(value: object, target: str) -> str:
+def checked_identifier(value: object, target: str) -> str:
+    """A call or participant id as the API takes it (non-empty, bounded, no whitespace), else 400 `target`."""
     if not isinstance(value, str) or not value.strip():
         raise bad_request(f"'{target}' must be a non-empty string.", target)
     if len(value) > MAX_ID_LENGTH or any(ord(ch) < 0x20 or ch.isspace() for ch in value):
@@ -255,7 +283,7 @@ def _participants(value: object, target: str) -> list[str]:
 
 
 def _raw_id(value: object, target: str) -> str:
-    return _identifier(value, target)
+    return checked_identifier(value, target)
 
 
 def _participant_ordering(body: Mapping[str, Any]) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from devtools.acs_emulator.events import EVENT_TYPE as FILE_EVENT
 from tests.chaos.stack import ChaosStack, Verdict, wait_until
 
 DOWNLOADS = r"^/v1/objects/[^/]+/content/"
@@ -337,4 +338,8 @@ def azurite_outage(stack: ChaosStack) -> ScenarioRun:
 def _file_event_deliveries(stack: ChaosStack, since: int) -> int:
     """File event deliveries the emulator made since the `since`-th: one per recording, and a
     redelivery (a second attempt, after our webhook failed) would add to them."""
-    return sum(1 for d in stack.emulator.event_deliveries[since:] if d.kind == "notification")
+    return sum(
+        1
+        for d in stack.emulator.event_deliveries[since:]
+        if d.kind == "notification" and d.event_type == FILE_EVENT  # not the calls' events
+    )

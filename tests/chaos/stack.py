@@ -31,7 +31,7 @@ from devtools.ports import free_port
 from shared.archive.blob_layout import event_blob_name
 from tests.chaos.host_process import HostProcess
 
-EVENT_FUNCTION = "on_recording_file_status_updated"
+EVENT_FUNCTION = "on_acs_event"
 PARTICIPANTS = [f"8:acs:chaos-resource_0000002a-0000-0000-0000-00000000000{i}" for i in (1, 2)]
 FINISHED = ("Completed", "Failed", "Terminated")
 # Azurite's access log: `... "PUT /devstoreaccount1/<container>/<blob>?comp=blocklist HTTP/1.1" 201 ...`

@@ -13,6 +13,7 @@ import requests
 from azure.storage.blob import ContainerClient
 
 from devtools import demo
+from devtools.acs_emulator.events import EVENT_TYPE as FILE_EVENT
 from tests.support.local_stack import EVENT_FUNCTION, LocalStack
 
 
@@ -35,6 +36,21 @@ def test_demo_lifecycle_records_pauses_resumes_stops_and_archives(local_stack: L
     recording = local_stack.emulator.recording(archive["recordingId"])
     assert [h.state for h in recording.history][:4] == ["inactive", "active", "inactive", "active"]
     verify_blobs(local_stack, archive["manifest"])
+
+
+def test_demo_policy_run_archives_a_call_recorded_by_policy_and_puts_the_policy_back(
+    local_stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = local_stack.client()
+    with caplog.at_level(logging.INFO):
+        archive = demo.run_policy(client, timeout=60)
+    assert (archive["runtimeStatus"], archive["status"]) == ("Completed", "Completed")
+    verify_blobs(local_stack, archive["manifest"])
+    recording = local_stack.emulator.recording(archive["recordingId"])
+    assert (recording.channel_type, recording.stop_reason) == ("unmixed", "callEnded")
+    started = [r.getMessage() for r in caplog.records if "Executing 'Functions." in r.getMessage()]
+    assert not any("Functions.start_recording" in line for line in started)  # no POST /api/recordings
+    assert client.call("GET", "recording-policy").json() == {"rules": []}
 
 
 def test_event_grid_handshake_is_answered_over_http(local_stack: LocalStack) -> None:
@@ -67,14 +83,16 @@ def test_event_grid_webhook_without_the_key_is_401(local_stack: LocalStack) -> N
 
 
 def test_duplicate_webhook_deliveries_archive_once(local_stack: LocalStack) -> None:
-    local_stack.emulator.add_fault("duplicate_event", count=1)
+    local_stack.emulator.add_fault("duplicate_event", count=1, event_type=FILE_EVENT)  # not a call event
     archive = demo.run(local_stack.client(), timeout=60)
     assert local_stack.emulator.wait_for_events(10)
     assert local_stack.engine is not None
     archives = [s for s in local_stack.engine.list_statuses() if s["instanceId"].startswith("archive-")]
     assert len(archives) == 1
     notifications = [
-        d for d in local_stack.emulator.event_deliveries if d.kind == "notification" and d.status == 202
+        d
+        for d in local_stack.emulator.event_deliveries
+        if d.kind == "notification" and d.status == 202 and d.event_type == FILE_EVENT
     ]
     assert len(notifications) >= 2  # at least once: the duplicate arrived, and started nothing
     verify_blobs(local_stack, archive["manifest"])

@@ -1,10 +1,10 @@
 """Hypothesis strategies for Event Grid deliveries to the local host's webhook.
 
 Every delivery starts from the captured RecordingFileStatusUpdated payloads in
-tests/fixtures/reference/ (the docs' Event Grid example and the SDK's CloudEvents one) and is then
-mutated: fields replaced by other JSON, dropped, retyped, nested deep or grown large; URLs swapped
-for forged ones that point at the connection trap; batches mixed with validation events; and bodies
-that are not deliveries at all.
+tests/fixtures/reference/ (the docs' Event Grid example and the SDK's CloudEvents one), or from the
+docs' CallStarted and CallEnded examples, and is then mutated: fields replaced by other JSON,
+dropped, retyped, nested deep or grown large; URLs swapped for forged ones that point at the
+connection trap; batches mixed with validation events; and bodies that are not deliveries at all.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.reference import load
+from tests.reference import calling_events, load
 
 EVENT_TYPE = "Microsoft.Communication.RecordingFileStatusUpdated"
 VALIDATION_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
@@ -24,6 +24,8 @@ ACS_PROVIDER = "Microsoft.Communication"
 # A few recordings only: a well-formed event starts (at most) one archive per recording, and the
 # suite must not flood the 2-core machine with orchestrations. (Forged events get their own.)
 RECORDING_IDS = ("aG9zdGlsZS0x", "aG9zdGlsZS0y", "aG9zdGlsZS0z")
+# Calls the emulator does not know: a start the policy asks for on one is answered 404 and settles.
+SERVER_CALL_IDS = ("aG9zdGlsZS1jYWxsLTE=", "aG9zdGlsZS1jYWxsLTI=", "aG9zdGlsZS1jYWxsLTM=")
 URL_FIELDS = ("contentLocation", "metadataLocation", "deleteLocation")
 # Left as captured: Event Grid refuses to publish an event whose time is no date, and the Python
 # worker parses it (azure.functions' converter) before the app runs, failing the invocation with a
@@ -108,6 +110,23 @@ def _parent(root: Any, path: tuple[str | int, ...]) -> Any:
     return root
 
 
+def _mutate(draw: st.DrawFn, event: dict[str, Any], forged_urls: list[str], times: int) -> list[object]:
+    """Mutate `event` in place `times` times (a field dropped or replaced; the envelope's time kept);
+    the values put in."""
+    replacements: list[object] = []
+    for _ in range(times):
+        paths = [path for path in _paths(event) if path not in ENVELOPE_TIMES]
+        path = draw(st.sampled_from(paths))
+        parent = _parent(event, path)
+        if draw(st.integers(0, 4)) == 0 and isinstance(parent, dict):
+            parent.pop(path[-1], None)
+            continue
+        replacement = draw(hostile_value(parent[path[-1]], forged_urls))
+        parent[path[-1]] = replacement
+        replacements.append(replacement)
+    return replacements
+
+
 @st.composite
 def mutated_event(draw: st.DrawFn, forged_urls: list[str]) -> tuple[dict[str, Any], bool]:
     """A captured event made well formed, then mutated a few times; and whether it names a forged URL."""
@@ -122,16 +141,8 @@ def mutated_event(draw: st.DrawFn, forged_urls: list[str]) -> tuple[dict[str, An
             {**chunks[0], "index": i, "documentId": f"{chunks[0]['documentId'][:-4]}{i:04x}"}
             for i in range(count)
         ]
-    for _ in range(draw(st.integers(0, 4))):
-        paths = [path for path in _paths(event) if path not in ENVELOPE_TIMES]
-        path = draw(st.sampled_from(paths))
-        parent = _parent(event, path)
-        if draw(st.integers(0, 4)) == 0 and isinstance(parent, dict):
-            parent.pop(path[-1], None)
-            continue
-        replacement = draw(hostile_value(parent[path[-1]], forged_urls))
-        parent[path[-1]] = replacement
-        forged = forged or replacement in forged_urls
+    replacements = _mutate(draw, event, forged_urls, draw(st.integers(0, 4)))
+    forged = forged or any(replacement in forged_urls for replacement in replacements)
     if draw(st.booleans()):  # a forged URL in a chunk that is otherwise valid
         chunk = draw(st.sampled_from(chunks)) if chunks and isinstance(chunks, list) else None
         if isinstance(chunk, dict):
@@ -155,6 +166,24 @@ def validation_event(code: object) -> dict[str, Any]:
         "metadataVersion": "1",
         "dataVersion": "1",
     }
+
+
+@st.composite
+def mutated_call_event(draw: st.DrawFn) -> dict[str, Any]:
+    """The docs' CallStarted or CallEnded, on one of a few unknown calls, then mutated a few times."""
+    event = copy.deepcopy(draw(st.sampled_from(list(calling_events().values()))))
+    server_call_id = draw(st.sampled_from(SERVER_CALL_IDS))
+    event["data"]["serverCallId"] = server_call_id
+    event["subject"] = f"call/{server_call_id}"
+    _mutate(draw, event, ["https://example.invalid/x"], draw(st.integers(0, 3)))
+    return event
+
+
+@st.composite
+def call_event_deliveries(draw: st.DrawFn) -> Delivery:
+    """A Notification delivery of one to three mutated calling events."""
+    events = draw(st.lists(mutated_call_event(), min_size=1, max_size=3))
+    return Delivery(json.dumps(events).encode(), "Notification", False)
 
 
 @st.composite

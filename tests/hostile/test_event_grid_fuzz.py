@@ -1,8 +1,8 @@
-"""Generated Event Grid deliveries to the local host's webhook: mutated RecordingFileStatusUpdated
-events, validation handshakes and garbage. The app's function may never fail on any of them (a
-failure answers 500, and Event Grid retries the delivery for a day), and none may make the app fetch
-a URL off the allow-list (judged at the end of the folder, in test_traffic_audit.py, once the
-archives they started have settled).
+"""Generated Event Grid deliveries to the local host's webhook: mutated RecordingFileStatusUpdated,
+CallStarted and CallEnded events, validation handshakes and garbage. The app's function may never
+fail on any of them (a failure answers 500, and Event Grid retries the delivery for a day), and none
+may make the app fetch a URL off the allow-list (judged at the end of the folder, in
+test_traffic_audit.py, once the archives they started have settled).
 
 The webhook answers as the Event Grid extension does (devtools/devhost/eventgrid.py): 202 when
 every event ran, 400 without a known `aeg-event-type`, 200 to a handshake, 413 above Event Grid's
@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ from tests.hostile.capture import Traffic
 from tests.hostile.conftest import examples
 from tests.hostile.event_strategies import (
     Delivery,
+    call_event_deliveries,
     event_deliveries,
     garbage_deliveries,
     validation_deliveries,
@@ -35,7 +37,7 @@ from tests.hostile.trap import Trap
 from tests.support.local_stack import EVENT_FUNCTION, LocalStack
 
 HOST_ANSWERS = frozenset({202, 400, 413, 500})  # what the extension and the host say (module docstring)
-FAILED = "Executed 'Functions.on_recording_file_status_updated' (Failed"
+FAILED = f"Executed 'Functions.{EVENT_FUNCTION}' (Failed"
 EVENT_SETTINGS = settings(
     deadline=None,
     database=None,
@@ -85,6 +87,30 @@ def test_mutated_recording_events_never_fail_the_function(
         status, body = deliver(traffic, webhook, delivery)
         assert failed_invocations.lines == [], f"{status} {body[:300]!r}: {failed_invocations.lines[:1]}"
         # Every event is a JSON object: only the host's own 500 (a body nested too deep) is left.
+        assert status in {202, 413} or (status, body) == (500, b""), f"{status} {body[:300]!r}"
+
+    run()
+
+
+@pytest.fixture
+def record_every_call(api: str, function_key: str) -> Iterator[None]:
+    """A policy that records every call, so that CallStarted goes all the way to a start; off after."""
+    policy = {"rules": [{"name": "every-call", "match": {}, "record": {}}]}
+    key = {"x-functions-key": function_key}
+    assert requests.put(f"{api}/recording-policy", json=policy, headers=key, timeout=30).status_code == 200
+    yield
+    off = requests.put(f"{api}/recording-policy", json={"rules": []}, headers=key, timeout=30)
+    assert off.status_code == 200
+
+
+def test_mutated_call_events_never_fail_the_function(
+    traffic: Traffic, webhook: str, failed_invocations: FailedInvocations, record_every_call: None
+) -> None:
+    @settings(EVENT_SETTINGS, max_examples=examples(60))
+    @given(delivery=call_event_deliveries())
+    def run(delivery: Delivery) -> None:
+        status, body = deliver(traffic, webhook, delivery)
+        assert failed_invocations.lines == [], f"{status} {body[:300]!r}: {failed_invocations.lines[:1]}"
         assert status in {202, 413} or (status, body) == (500, b""), f"{status} {body[:300]!r}"
 
     run()

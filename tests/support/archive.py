@@ -17,7 +17,7 @@ from tests.support.api import eventually, on_recording, start
 from tests.support.functions import json_body
 
 REPO = Path(__file__).resolve().parents[2]
-EVENT_FUNCTION = "on_recording_file_status_updated"
+EVENT_FUNCTION = "on_acs_event"
 PARTICIPANTS = [
     f"8:acs:5a6810b6-df11-4ab2-ac85-ce9464dd0e17_0000002a-0000-0000-0000-00000000000{i}" for i in range(4)
 ]

@@ -23,7 +23,7 @@ from devtools.stack.__main__ import timer_schedules
 from shared.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-EVENT_FUNCTION = "on_recording_file_status_updated"
+EVENT_FUNCTION = "on_acs_event"
 KEY = "e2e-function-key"
 
 

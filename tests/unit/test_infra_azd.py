@@ -72,13 +72,16 @@ def test_the_hook_reads_only_outputs_of_main_bicep() -> None:
     assert read <= outputs, sorted(read - outputs)
 
 
-def test_the_subscription_delivers_only_recording_file_events_to_the_archive_function() -> None:
+def test_the_subscription_delivers_exactly_the_event_types_the_app_dispatches_to_its_event_function() -> None:
+    from shared.archive.acs_events import HANDLED_EVENT_TYPES
+
     subscription = parsed(INFRA / "eventgrid-subscription.bicep")
-    resource = subscription["resources"]["recordingFiles"]["config"]["properties"]
+    resource = subscription["resources"]["acsEvents"]["config"]["properties"]
     function_name = subscription["variables"]["functionName"]["value"]
-    blueprint = (REPO / "blueprints" / "archive.py").read_text()
+    blueprint = (REPO / "blueprints" / "events.py").read_text()
     assert f'@bp.function_name("{function_name}")\n@bp.event_grid_trigger(' in blueprint
-    assert resource["filter"]["includedEventTypes"] == ["Microsoft.Communication.RecordingFileStatusUpdated"]
+    assert sorted(resource["filter"]["includedEventTypes"]) == sorted(HANDLED_EVENT_TYPES)
+    assert len(HANDLED_EVENT_TYPES) == 3
     assert resource["destination"]["endpointType"] == "AzureFunction"
     assert resource["deadLetterWithResourceIdentity"]["identity"] == {"type": "SystemAssigned"}
     assert set(resource["retryPolicy"]) == {"maxDeliveryAttempts", "eventTimeToLiveInMinutes"}

@@ -26,6 +26,7 @@ from shared.archive.orchestration import (
     ORCHESTRATOR,
     RECORD_ARCHIVE,
 )
+from shared.recording.auto_record import ATTEMPT_ACTIVITY, RETRY_ORCHESTRATOR
 
 HTTP_ROUTES = {
     "start_recording": ("POST", "recordings"),
@@ -40,6 +41,8 @@ HTTP_ROUTES = {
     "get_chunk_metadata_link": ("GET", "recordings/{recordingId}/archive/chunks/{index}/metadata"),
     "delete_recording_content": ("DELETE", "recordings/{recordingId}/content"),
     "recording_state_callback": ("POST", "callbacks/recording-state"),
+    "get_recording_policy": ("GET", "recording-policy"),
+    "put_recording_policy": ("PUT", "recording-policy"),
 }
 
 
@@ -60,14 +63,15 @@ def test_the_worker_accepts_every_function(worker_index: WorkerIndex) -> None:
 def test_the_worker_indexes_exactly_the_functions_we_declare(worker_index: WorkerIndex) -> None:
     expected = {
         *HTTP_ROUTES,
-        "on_recording_file_status_updated",
+        "on_acs_event",
         ORCHESTRATOR,
         ARCHIVE_BATCH,
         "apply_retention",
         "watch_archives",
+        RETRY_ORCHESTRATOR,
         "replay_dead_letters",
     }
-    expected |= {ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK}
+    expected |= {ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK, ATTEMPT_ACTIVITY}
     assert set(worker_index.functions) == expected
 
 
@@ -83,7 +87,7 @@ def test_each_http_function_has_its_route_method_and_function_auth(
 def test_the_event_grid_function_is_triggered_by_event_grid_with_a_durable_client(
     worker_index: WorkerIndex,
 ) -> None:
-    bindings = worker_index.functions["on_recording_file_status_updated"]
+    bindings = worker_index.functions["on_acs_event"]
     assert {binding["type"] for binding in bindings} == {"eventGridTrigger", "durableClient"}
 
 
@@ -117,12 +121,12 @@ def test_retention_runs_on_a_daily_ncrontab_timer(worker_index: WorkerIndex) -> 
     assert len(trigger["schedule"].split()) == 6  # NCRONTAB: seconds first
 
 
-@pytest.mark.parametrize("name", [ORCHESTRATOR, ARCHIVE_BATCH])
+@pytest.mark.parametrize("name", [ORCHESTRATOR, ARCHIVE_BATCH, RETRY_ORCHESTRATOR])
 def test_each_orchestrator_is_an_orchestration_trigger(worker_index: WorkerIndex, name: str) -> None:
     assert _trigger(worker_index.functions[name])["type"] == "orchestrationTrigger"
 
 
-@pytest.mark.parametrize("name", [ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK])
+@pytest.mark.parametrize("name", [ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK, ATTEMPT_ACTIVITY])
 def test_each_activity_the_orchestrator_calls_is_an_activity_trigger(
     worker_index: WorkerIndex, name: str
 ) -> None:

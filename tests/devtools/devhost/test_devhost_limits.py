@@ -19,7 +19,7 @@ from devtools.devhost.eventgrid import MAX_DELIVERY_BYTES
 from tests.support.local_stack import hosted_app
 
 KEY = "limits-test-key"
-EVENT_FUNCTION = "on_recording_file_status_updated"
+EVENT_FUNCTION = "on_acs_event"
 NOTIFICATION = {"aeg-event-type": "Notification", "Content-Type": "application/json"}
 
 

@@ -1,4 +1,5 @@
-"""RecordingFileStatusUpdated delivery to Event Grid webhooks: shape, headers, retries, safety."""
+"""RecordingFileStatusUpdated delivery to Event Grid webhooks: shape, headers, retries, safety.
+(CallStarted and CallEnded: test_emulator_call_events.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from azure.communication.callautomation import CallAutomationClient
 
 from devtools.acs_emulator import AcsEmulator, Call
-from devtools.acs_emulator.events import WebhookValidationError
+from devtools.acs_emulator.events import EVENT_TYPE, WebhookValidationError
 
 from .conftest import CallbackReceiver, load_reference, start_recording, wait_until
 
@@ -148,7 +149,7 @@ def test_duplicate_event_fault_delivers_the_same_event_twice(
 def test_reorder_event_fault_sends_the_held_event_after_the_next(
     emulator: AcsEmulator, client: CallAutomationClient, callback_receiver: CallbackReceiver
 ) -> None:
-    emulator.add_event_webhook(callback_receiver.url)
+    emulator.add_event_webhook(callback_receiver.url, event_types=[EVENT_TYPE])  # not the calls' events
     emulator.add_fault("reorder_event", "/api/callbacks")
     first = _stop(emulator, client, emulator.create_call(["8:acs:one"]))
     assert emulator.wait_for_events(5)
@@ -158,6 +159,7 @@ def test_reorder_event_fault_sends_the_held_event_after_the_next(
     subjects = [json.loads(r.body)[0]["subject"] for r in received]
     assert subjects[0].endswith(second)
     assert subjects[1].endswith(first)
+    assert emulator.wait_for_events(5)  # both deliveries recorded before the next test clears the log
 
 
 def test_no_event_without_a_webhook(emulator: AcsEmulator, client: CallAutomationClient, call: Call) -> None:
