@@ -93,7 +93,7 @@ def test_every_operation_documents_the_hosts_401() -> None:
 
 def test_starting_a_recording_on_an_unknown_call_documents_the_404() -> None:
     response = operations()[("/recordings", "post")]["responses"]["404"]
-    assert "RecordingNotFound" in response["description"]
+    assert "CallNotFound" in response["description"]
     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
 
 
