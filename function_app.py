@@ -3,7 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints import archive, archive_watch, callbacks, control, retention
+from blueprints import archive, archive_health, archive_watch, callbacks, control, retention
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(control.bp)
@@ -11,3 +11,4 @@ app.register_functions(callbacks.bp)
 app.register_functions(archive.bp)
 app.register_functions(retention.bp)
 app.register_functions(archive_watch.bp)
+app.register_functions(archive_health.bp)

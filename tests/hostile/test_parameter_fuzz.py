@@ -1,4 +1,4 @@
-"""Numbers and times a client can type, sent over HTTP to the list route and the chunk-link routes: each
+"""Numbers and times a client can type, sent over HTTP to the list, health and chunk-link routes: each
 is read exactly as documented or refused with a 400 naming the parameter, and a listing's answer is right,
 checked against a recording whose creation time the test knows.
 
@@ -84,6 +84,30 @@ def test_page_sizes_are_read_only_from_ascii_digits(api: str, traffic: Traffic, 
         else:
             assert answer.status == 200, answer
             assert json.loads(answer.body)["query"]["pageSize"] == expected, answer
+
+    run()
+
+
+def test_health_windows_are_read_only_from_ascii_digits(
+    api: str, traffic: Traffic, function_key: str
+) -> None:
+    @settings(FUZZ_SETTINGS, max_examples=examples(60))
+    @given(hours=odd_numbers)
+    def run(hours: str) -> None:
+        answer = assert_documented(
+            traffic.session.get(
+                f"{api}/archive-health",
+                params={"hours": hours},
+                headers={"x-functions-key": function_key},
+                timeout=30,
+            )
+        )
+        expected = plain_number(hours.strip(), 168, 1)
+        if expected is None:
+            assert (answer.status, error_target(answer)) == (400, "hours"), answer
+        else:
+            assert answer.status == 200, answer
+            assert json.loads(answer.body)["window"]["hours"] == expected, answer
 
     run()
 

@@ -40,6 +40,7 @@ HTTP_ROUTES = {
     "get_chunk_metadata_link": ("GET", "recordings/{recordingId}/archive/chunks/{index}/metadata"),
     "delete_recording_content": ("DELETE", "recordings/{recordingId}/content"),
     "recording_state_callback": ("POST", "callbacks/recording-state"),
+    "get_archive_health": ("GET", "archive-health"),
 }
 
 
