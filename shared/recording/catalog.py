@@ -127,6 +127,20 @@ def entity_to_json(entity: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def index_rows(entity: dict[str, Any]) -> list[dict[str, Any]]:
+    """The index rows `entity` needs (catalog_index.index_keys), as the catalog writes them: each names
+    its recording, so a reader can check the row against the entity."""
+    return [
+        {
+            "PartitionKey": partition,
+            "RowKey": row,
+            "recordingId": entity["recordingId"],
+            "createdAt": entity.get("createdAt"),
+        }
+        for partition, row in sorted(index_keys(entity))
+    ]
+
+
 def _clean(entity: dict[str, Any]) -> dict[str, Any]:
     """Drop bookkeeping keys and nulls (Table storage stores no null properties)."""
     return {k: v for k, v in entity.items() if not k.startswith("__") and v is not None}
@@ -324,16 +338,8 @@ class Catalog:
 
     def _reindex(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
         """Write the index rows `after` needs, then delete those only `before` had (readers skip stale)."""
-        wanted = index_keys(after)
-        for partition, row in sorted(wanted):
-            self._table.upsert_entity(
-                {
-                    "PartitionKey": partition,
-                    "RowKey": row,
-                    "recordingId": after["recordingId"],
-                    "createdAt": after.get("createdAt"),
-                }
-            )
-        for partition, row in sorted(index_keys(before or {}) - wanted):
+        for wanted in index_rows(after):
+            self._table.upsert_entity(wanted)
+        for partition, row_key in sorted(index_keys(before or {}) - index_keys(after)):
             with contextlib.suppress(ResourceNotFoundError):
-                self._table.delete_entity(partition, row)
+                self._table.delete_entity(partition, row_key)

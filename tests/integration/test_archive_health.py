@@ -19,8 +19,7 @@ from shared.archive.records import summary_fields
 from shared.archive.states import ArchiveStatus
 from shared.clients import table_client
 from shared.recording.callback_events import RecordingCallbackEvent
-from shared.recording.catalog import Catalog
-from shared.recording.catalog_index import index_keys
+from shared.recording.catalog import Catalog, index_rows
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
 from tests.support.archive import archived, record
@@ -164,15 +163,8 @@ def test_an_index_row_whose_recording_moved_on_is_not_listed(
     filed(entries, "moved-on", ArchiveSummary(S.ARCHIVING, since=NOW.isoformat()))
     # A writer between its two writes: the entity moved on, its old index rows are still there.
     table = table_client(app_settings.storage, app_settings.catalog_table)
-    for partition, row in index_keys(before):
-        table.upsert_entity(
-            {
-                "PartitionKey": partition,
-                "RowKey": row,
-                "recordingId": "moved-on",
-                "createdAt": before["createdAt"],
-            }
-        )
+    for row in index_rows(before):
+        table.upsert_entity(row)
 
     body = answer(host)
     assert oldest(body, S.OVERDUE) == ["still-overdue"]
