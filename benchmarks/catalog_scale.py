@@ -42,6 +42,7 @@ import argparse
 import contextlib
 import functools
 import logging
+import os
 import random
 import re
 import statistics
@@ -381,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(22)
     logging.getLogger("shared.archive.watch").setLevel(logging.CRITICAL)  # one error line per Overdue
     started_at = time.time()
+    load_at_start = [round(load, 2) for load in os.getloadavg()]  # the machine is shared: say how busy
     sizes: list[dict[str, Any]] = []
     seeding: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="catalog-scale-") as work, servers(Path(work)) as found:
@@ -423,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": describe(),
         "started": started_at,
         "threads": THREADS,
+        "loadAverage": {"start": load_at_start, "end": [round(load, 2) for load in os.getloadavg()]},
         "kinds": list(KINDS),
         "seeding": seeding,
         "sizes": sizes,

@@ -238,6 +238,14 @@ def render_catalog_scale(results: dict[str, Any]) -> str:
         f"Run: `{results.get('mode', '?')}` mode, {machine.get('cores', '?')} cores,"
         f" Python {machine.get('python', '?')}; {len(results['kinds'])} kinds of candidates; seconds are the"
         f" median of {runs} runs; requests (query / point read / write) from Azurite's access log.",
+        *(
+            [
+                f"Load average (1 min) at the start {load['start'][0]}, at the end {load['end'][0]}:"
+                " the 2 cores are shared."
+            ]
+            if (load := results.get("loadAverage"))
+            else []
+        ),
         "",
         f"Seeding (entities one by one, {results.get('threads', '?')} in flight; index rows in transactions"
         " of up to 100):",
