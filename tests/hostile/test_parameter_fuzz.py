@@ -66,24 +66,32 @@ def known(
     return Known(emulator, api, traffic, function_key)
 
 
+def read_or_refused(
+    traffic: Traffic, url: str, key: str, name: str, value: str, expected: int | None, shown: list[str]
+) -> None:
+    """GET `url` with `name=value`: a 400 naming `name` when `expected` is None, else a 200 whose body
+    shows `expected` at the path `shown`."""
+    answer = assert_documented(
+        traffic.session.get(url, params={name: value}, headers={"x-functions-key": key}, timeout=30)
+    )
+    if expected is None:
+        assert (answer.status, error_target(answer)) == (400, name), answer
+        return
+    assert answer.status == 200, answer
+    body = json.loads(answer.body)
+    for step in shown:
+        body = body[step]
+    assert body == expected, answer
+
+
 def test_page_sizes_are_read_only_from_ascii_digits(api: str, traffic: Traffic, function_key: str) -> None:
     @settings(FUZZ_SETTINGS, max_examples=examples(80))
     @given(size=odd_numbers)
     def run(size: str) -> None:
-        answer = assert_documented(
-            traffic.session.get(
-                f"{api}/recordings",
-                params={"pageSize": size},
-                headers={"x-functions-key": function_key},
-                timeout=30,
-            )
-        )
         expected = plain_number(size.strip(), 100, 1) if size.strip() else 50
-        if expected is None:
-            assert (answer.status, error_target(answer)) == (400, "pageSize"), answer
-        else:
-            assert answer.status == 200, answer
-            assert json.loads(answer.body)["query"]["pageSize"] == expected, answer
+        read_or_refused(
+            traffic, f"{api}/recordings", function_key, "pageSize", size, expected, ["query", "pageSize"]
+        )
 
     run()
 
@@ -94,20 +102,10 @@ def test_health_windows_are_read_only_from_ascii_digits(
     @settings(FUZZ_SETTINGS, max_examples=examples(60))
     @given(hours=odd_numbers)
     def run(hours: str) -> None:
-        answer = assert_documented(
-            traffic.session.get(
-                f"{api}/archive-health",
-                params={"hours": hours},
-                headers={"x-functions-key": function_key},
-                timeout=30,
-            )
-        )
         expected = plain_number(hours.strip(), 168, 1)
-        if expected is None:
-            assert (answer.status, error_target(answer)) == (400, "hours"), answer
-        else:
-            assert answer.status == 200, answer
-            assert json.loads(answer.body)["window"]["hours"] == expected, answer
+        read_or_refused(
+            traffic, f"{api}/archive-health", function_key, "hours", hours, expected, ["window", "hours"]
+        )
 
     run()
 

@@ -18,10 +18,11 @@ from shared.archive.model import ArchiveSummary
 from shared.archive.records import summary_fields
 from shared.archive.states import ArchiveStatus
 from shared.clients import table_client
-from shared.recording.callback_events import RecordingCallbackEvent
 from shared.recording.catalog import Catalog, index_rows
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
+from tests.integration.test_catalog_queries import seen
+from tests.support.api import get_over_http
 from tests.support.archive import archived, record
 
 S = ArchiveStatus
@@ -35,18 +36,8 @@ def entries(app_settings: Settings) -> Catalog:
 
 def stopped(entries: Catalog, recording_id: str, created: datetime) -> None:
     """A recording that ran for a minute from `created`, written by the catalog's own code."""
-    for state, at in (("active", created), ("inactive", created + timedelta(minutes=1))):
-        entries.apply(
-            RecordingCallbackEvent(
-                event_id=f"{recording_id}-{state}",
-                event_type="Microsoft.Communication.RecordingStateChanged",
-                time=at,
-                recording_id=recording_id,
-                server_call_id=f"call-{recording_id}",
-                state=state,
-                result=None,
-            )
-        )
+    seen(entries, recording_id, "active", created, call=f"call-{recording_id}")
+    seen(entries, recording_id, "inactive", created + timedelta(minutes=1), call=f"call-{recording_id}")
 
 
 def filed(entries: Catalog, recording_id: str, summary: ArchiveSummary) -> None:
@@ -67,12 +58,7 @@ def seeded(
 
 
 def health(host: DevHost, **params: str) -> requests.Response:
-    return requests.get(
-        f"{host.base_url}/api/archive-health",
-        params=params,
-        headers={"x-functions-key": host.function_key},
-        timeout=30,
-    )
+    return get_over_http(host, "archive-health", **params)
 
 
 def answer(host: DevHost, **params: str) -> dict[str, Any]:
