@@ -5,6 +5,7 @@ import azure.functions as func
 
 from blueprints import (
     archive,
+    archive_health,
     archive_watch,
     callbacks,
     control,
@@ -23,3 +24,4 @@ app.register_functions(archive_watch.bp)
 app.register_functions(dead_letters.bp)
 app.register_functions(events.bp)
 app.register_functions(recording_policy.bp)
+app.register_functions(archive_health.bp)

@@ -78,7 +78,8 @@ def _apply(
 def expect_files(settings: Settings, recording_id: str, at: datetime) -> bool:
     """The recording stopped: its file event is due. AwaitingFiles, unless it moved on already."""
     awaiting = ArchiveSummary(ArchiveStatus.AWAITING_FILES, since=at.isoformat())
-    return _apply(settings, recording_id, lambda current: moved(current, awaiting))
+    # dated, so a recording the catalog first hears of here is indexed (and so listed and watched)
+    return _apply(settings, recording_id, lambda current: moved(current, awaiting), created_at=at.isoformat())
 
 
 def files_due_after_stop(settings: Settings, recording_id: str, at: datetime) -> None:

@@ -23,7 +23,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -32,7 +32,6 @@ from shared.archive.records import expect_files, mark_overdue
 from shared.archive.recovery import RecoveryReport, recover_overdue
 from shared.archive.states import ArchiveStatus
 from shared.clients import call_automation_client
-from shared.recording.catalog_index import CatalogQuery
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
 from shared.times import as_utc, parse_time
@@ -41,6 +40,7 @@ _LOG = logging.getLogger(__name__)
 PER_RUN: Final = 100  # candidates handled per run; more wait for the next one
 STOPS_CHECKED_PER_RUN: Final = 20  # ACS is asked about at most this many inactive recordings per run
 INACTIVE_FOR: Final = timedelta(minutes=2)  # a pause this fresh is not asked about yet
+_CHECKED: Final = "stopCheckedAt"  # when the watch last found ACS still knew this inactive recording
 INACTIVE_WINDOW: Final = timedelta(days=2)  # older recordings are past ACS's retention anyway
 
 
@@ -88,19 +88,34 @@ def _call_out_overdue(settings: Settings, now: datetime, report: WatchReport) ->
 
 
 def _notice_unseen_stops(settings: Settings, now: datetime, report: WatchReport) -> None:
+    """Stops made without our stop route: of the recordings last `inactive` with no archive status yet
+    (paused ones, and these; the catalog keeps them in a partition of their own), the ones inactive
+    for a while within ACS's retention, oldest first, up to STOPS_CHECKED_PER_RUN asked of ACS."""
     entries = catalog(settings)
-    query = CatalogQuery("state", "inactive", now - INACTIVE_WINDOW, now - INACTIVE_FOR, PER_RUN)
-    page, _ = entries.query(query)
-    candidates = [entry for entry in page if entry.get("archive") is None][:STOPS_CHECKED_PER_RUN]
+    window = (now - INACTIVE_WINDOW, now - INACTIVE_FOR)
+    candidates = sorted(
+        (
+            e
+            for e in entries.inactive_without_archive_status()
+            if window[0] <= _inactive_since(e, now) <= window[1]
+        ),
+        # never asked first, then the longest ago: a crowd of paused recordings cannot starve a stop
+        key=lambda e: (str(e.get(_CHECKED) or ""), _inactive_since(e, now)),
+    )[:STOPS_CHECKED_PER_RUN]
     client = call_automation_client(settings.acs)
     for entry in candidates:
         recording_id = str(entry["recordingId"])
         try:
             client.get_recording_properties(recording_id)
+            entries.update(recording_id, lambda _: {_CHECKED: now.isoformat()}, create=False)  # paused
         except ResourceNotFoundError:
-            stopped = as_utc(parse_time(str(entry.get("updatedAt") or now.isoformat())))
+            stopped = _inactive_since(entry, now)
             if expect_files(settings, recording_id, stopped):
                 report.stops_noticed.append(recording_id)
                 _LOG.info(
                     "Recording %s stopped without our stop route; its files are now awaited", recording_id
                 )
+
+
+def _inactive_since(entry: dict[str, Any], now: datetime) -> datetime:
+    return as_utc(parse_time(str(entry.get("updatedAt") or now.isoformat())))

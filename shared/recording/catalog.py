@@ -26,7 +26,14 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
 from shared.recording.callback_events import RecordingCallbackEvent
-from shared.recording.catalog_index import MAX_PAGE_SIZE, CatalogQuery, index_keys, matches, since_partition
+from shared.recording.catalog_index import (
+    MAX_PAGE_SIZE,
+    UNSETTLED_INACTIVE,
+    CatalogQuery,
+    index_keys,
+    matches,
+    since_partition,
+)
 from shared.recording.options import StartRecordingOptions
 
 if TYPE_CHECKING:
@@ -128,6 +135,20 @@ def entity_to_json(entity: dict[str, Any]) -> dict[str, Any]:
         "policyRule": entity.get("policyRule"),
     }
     return body
+
+
+def index_rows(entity: dict[str, Any]) -> list[dict[str, Any]]:
+    """The index rows `entity` needs (catalog_index.index_keys), as the catalog writes them: each names
+    its recording, so a reader can check the row against the entity."""
+    return [
+        {
+            "PartitionKey": partition,
+            "RowKey": row,
+            "recordingId": entity["recordingId"],
+            "createdAt": entity.get("createdAt"),
+        }
+        for partition, row in sorted(index_keys(entity))
+    ]
 
 
 def _clean(entity: dict[str, Any]) -> dict[str, Any]:
@@ -294,6 +315,22 @@ class Catalog:
             after = None
         return entries, None
 
+    def inactive_without_archive_status(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Up to `limit` entities (as stored) whose last state is `inactive` and that have no archive
+        status, newest first: paused recordings and stops the catalog was not told of. One read of a
+        partition that holds only those, however large the catalog."""
+        rows = self._table.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": UNSETTLED_INACTIVE}, results_per_page=min(limit, 1000)
+        )
+        found: list[dict[str, Any]] = []
+        for row in rows:
+            entity = self.read(str(row.get("recordingId") or ""))
+            if entity is not None and (UNSETTLED_INACTIVE, str(row["RowKey"])) in index_keys(entity):
+                found.append(entity)
+            if len(found) == limit:
+                break
+        return found
+
     def oldest_in_archive_status(
         self,
         status: str,
@@ -356,16 +393,8 @@ class Catalog:
 
     def _reindex(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
         """Write the index rows `after` needs, then delete those only `before` had (readers skip stale)."""
-        wanted = index_keys(after)
-        for partition, row in sorted(wanted):
-            self._table.upsert_entity(
-                {
-                    "PartitionKey": partition,
-                    "RowKey": row,
-                    "recordingId": after["recordingId"],
-                    "createdAt": after.get("createdAt"),
-                }
-            )
-        for partition, row in sorted(index_keys(before or {}) - wanted):
+        for wanted in index_rows(after):
+            self._table.upsert_entity(wanted)
+        for partition, row_key in sorted(index_keys(before or {}) - index_keys(after)):
             with contextlib.suppress(ResourceNotFoundError):
-                self._table.delete_entity(partition, row)
+                self._table.delete_entity(partition, row_key)

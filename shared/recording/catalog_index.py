@@ -6,6 +6,7 @@ Every recording entity (`rec-<hash>` / `recording`) has index rows in the same t
 - `s-<state>`             by recording state (`active`, `inactive`, ...);
 - `a-<archive status>`    by archive status (`Completed`, `Failed`, `Expired`);
 - `c-<hash(serverCallId)>` by call;
+- `u-inactive`            inactive and no archive status yet: paused, or stopped unseen (the watch's);
 - `w-<archive status>`    by archive status, oldest first: its row key counts up from when the
                           recording entered that status (`archiveStatusSince`), so "the oldest
                           Overdue" and "AwaitingFiles for more than 30 minutes" are one range read.
@@ -78,6 +79,12 @@ def since_row_key(since: datetime, recording_id: str) -> str:
     return f"{int(since.timestamp() * 1000):013d}-{key_hash(recording_id)}"
 
 
+# Recordings whose last state was `inactive` and that have no archive status: paused ones, and stops
+# nobody told the catalog of (the call ended, another client stopped them). Small by nature, so the
+# archive watch reads it whole instead of every inactive recording (shared.archive.watch).
+UNSETTLED_INACTIVE: Final = "u-inactive"
+
+
 def since_partition(archive_status: str) -> str:
     return f"w-{archive_status}"
 
@@ -118,6 +125,8 @@ def index_keys(entity: dict[str, Any]) -> set[tuple[str, str]]:
     since = entity.get("archiveStatusSince")
     if status and _VALUE.fullmatch(status) and since:
         keys.add((since_partition(status), since_row_key(_utc(str(since)), str(recording_id))))
+    if state == "inactive" and not status:
+        keys.add((UNSETTLED_INACTIVE, row))
     return keys
 
 

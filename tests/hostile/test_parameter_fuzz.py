@@ -1,4 +1,4 @@
-"""Numbers and times a client can type, sent over HTTP to the list route and the chunk-link routes: each
+"""Numbers and times a client can type, sent over HTTP to the list, health and chunk-link routes: each
 is read exactly as documented or refused with a 400 naming the parameter, and a listing's answer is right,
 checked against a recording whose creation time the test knows.
 
@@ -66,24 +66,46 @@ def known(
     return Known(emulator, api, traffic, function_key)
 
 
+def read_or_refused(
+    traffic: Traffic, url: str, key: str, name: str, value: str, expected: int | None, shown: list[str]
+) -> None:
+    """GET `url` with `name=value`: a 400 naming `name` when `expected` is None, else a 200 whose body
+    shows `expected` at the path `shown`."""
+    answer = assert_documented(
+        traffic.session.get(url, params={name: value}, headers={"x-functions-key": key}, timeout=30)
+    )
+    if expected is None:
+        assert (answer.status, error_target(answer)) == (400, name), answer
+        return
+    assert answer.status == 200, answer
+    body = json.loads(answer.body)
+    for step in shown:
+        body = body[step]
+    assert body == expected, answer
+
+
 def test_page_sizes_are_read_only_from_ascii_digits(api: str, traffic: Traffic, function_key: str) -> None:
     @settings(FUZZ_SETTINGS, max_examples=examples(80))
     @given(size=odd_numbers)
     def run(size: str) -> None:
-        answer = assert_documented(
-            traffic.session.get(
-                f"{api}/recordings",
-                params={"pageSize": size},
-                headers={"x-functions-key": function_key},
-                timeout=30,
-            )
-        )
         expected = plain_number(size.strip(), 100, 1) if size.strip() else 50
-        if expected is None:
-            assert (answer.status, error_target(answer)) == (400, "pageSize"), answer
-        else:
-            assert answer.status == 200, answer
-            assert json.loads(answer.body)["query"]["pageSize"] == expected, answer
+        read_or_refused(
+            traffic, f"{api}/recordings", function_key, "pageSize", size, expected, ["query", "pageSize"]
+        )
+
+    run()
+
+
+def test_health_windows_are_read_only_from_ascii_digits(
+    api: str, traffic: Traffic, function_key: str
+) -> None:
+    @settings(FUZZ_SETTINGS, max_examples=examples(60))
+    @given(hours=odd_numbers)
+    def run(hours: str) -> None:
+        expected = plain_number(hours.strip(), 168, 1)
+        read_or_refused(
+            traffic, f"{api}/archive-health", function_key, "hours", hours, expected, ["window", "hours"]
+        )
 
     run()
 

@@ -16,7 +16,8 @@ from devtools.acs_emulator import AcsEmulator
 from devtools.acs_emulator.events import build_file_status_event
 from devtools.devhost import DevHost
 from devtools.durable import DurableEngine
-from shared.archive.watch import watch_archives
+from shared.archive.records import expect_files
+from shared.archive.watch import STOPS_CHECKED_PER_RUN, watch_archives
 from shared.settings import Settings, current_settings
 from shared.worker_cache import reset_worker_caches
 from tests.support.api import eventually, on_recording, start
@@ -167,3 +168,37 @@ def test_an_unknown_recording_is_recording_not_found_on_archive_routes_as_on_con
     method = "DELETE" if path == "content" else "GET"
     response = api(host, f"recordings/eyJQbGF0Zm9ybUVuZHBvaW50SWQiOiIwMDAwIn0/{path}", method)
     assert (response.status_code, response.json()["error"]["code"]) == (404, "RecordingNotFound")
+
+
+def test_a_crowd_of_paused_recordings_cannot_hide_a_stop_from_the_watch(
+    no_event: None, host: DevHost, emulator: AcsEmulator
+) -> None:
+    def inactive(stop: bool) -> str:
+        call = emulator.create_call(participants=PARTICIPANTS)
+        recording_id = json_body(start({"serverCallId": call.server_call_id}))["recordingId"]
+        eventually(lambda: emulator.recording(recording_id).state == "active")
+        if stop:
+            emulator.stop_recording(recording_id, duration_s=2)
+        else:
+            assert on_recording("pause_recording", "POST", recording_id, "/pause").status_code == 202
+        entry = lambda: json_body(on_recording("get_recording", "GET", recording_id))["catalog"]  # noqa: E731
+        eventually(lambda: entry()["state"] == "inactive")
+        return recording_id
+
+    stopped = inactive(stop=True)  # the oldest, so the crowd is asked about after it only once
+    paused = [inactive(stop=False) for _ in range(STOPS_CHECKED_PER_RUN + 5)]
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    noticed = (
+        watch_archives(current_settings(), later).stops_noticed
+        + watch_archives(current_settings(), later + timedelta(minutes=5)).stops_noticed
+    )
+    assert noticed == [stopped]
+    assert all(api(host, f"recordings/{p}/archive").status_code == 404 for p in paused)
+
+
+def test_a_stop_the_catalog_first_hears_of_is_listed_as_awaiting_its_files(
+    app_settings: Settings, host: DevHost
+) -> None:
+    unknown = "eyJQbGF0Zm9ybUVuZHBvaW50SWQiOiJuZXZlci1zZWVuIn0"
+    assert expect_files(app_settings, unknown, datetime.now(UTC))
+    assert unknown in listed(host, "AwaitingFiles")

@@ -14,6 +14,7 @@ from shared.recording.callback_events import RecordingCallbackEvent
 from shared.recording.catalog import Catalog
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
+from tests.support.api import get_over_http
 from tests.support.local_stack import hosted_app
 
 T0 = datetime(2026, 10, 30, 12, 0, tzinfo=UTC)
@@ -46,12 +47,7 @@ def seen(entries: Catalog, recording_id: str, state: str, at: datetime, call: st
 
 
 def listing(host: DevHost, **params: str) -> requests.Response:
-    return requests.get(
-        f"{host.base_url}/api/recordings",
-        params=params,
-        headers={"x-functions-key": host.function_key},
-        timeout=30,
-    )
+    return get_over_http(host, "recordings", **params)
 
 
 def ids(response: requests.Response) -> list[str]:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import requests
 
 from tests.support.functions import http_request, invoke
+
+if TYPE_CHECKING:
+    from devtools.devhost import DevHost
 
 
 def start(body: object) -> Any:
@@ -19,6 +24,16 @@ def on_recording(name: str, method: str, recording_id: str, suffix: str = "") ->
         http_request(
             method, f"recordings/{recording_id}{suffix}", route_params={"recordingId": recording_id}
         ),
+    )
+
+
+def get_over_http(host: DevHost, path: str, **params: str) -> requests.Response:
+    """GET /api/<path>?<params> from the local host, with the function key."""
+    return requests.get(
+        f"{host.base_url}/api/{path}",
+        params=params,
+        headers={"x-functions-key": host.function_key},
+        timeout=30,
     )
 
 

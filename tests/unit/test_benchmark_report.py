@@ -10,6 +10,7 @@ from benchmarks.report import (
     RESULTS,
     fanout_targets,
     render,
+    render_catalog_scale,
     rendered_readme,
     stale_defaults,
     stale_fanout,
@@ -80,3 +81,50 @@ def test_a_fan_out_measured_with_another_batch_shape_than_the_codes_is_flagged_s
     assert f"batches of {BATCH_CHUNKS + 1} x" in str(
         stale_fanout({**current, "batchChunks": BATCH_CHUNKS + 1})
     )
+
+
+def _scale_case(recordings: int, per_kind: int, reads: int, seconds: float) -> dict[str, Any]:
+    counted = {"query": 15, "read": reads, "write": 0}
+    return {
+        "recordings": recordings,
+        "candidatesPerKind": per_kind,
+        "azurite": {"queryMs": 2.0, "readMs": 1.5},
+        "runs": [{}, {}],
+        "health": {"seconds": seconds, "requests": counted, "requestsVaried": False},
+        "watch": {
+            "seconds": seconds * 10,
+            "requests": {"query": 2, "read": reads * 4, "write": 8 * per_kind},
+            "requestsVaried": recordings == 100_000,
+            "overdue": per_kind,
+            "stopsNoticed": min(per_kind, 20),
+        },
+    }
+
+
+def test_the_catalog_scale_tables_show_requests_and_seconds_per_catalog_size_and_per_candidate_count() -> (
+    None
+):
+    results = {
+        "mode": "full",
+        "machine": {"cores": 2, "python": "3.11.7"},
+        "threads": 4,
+        "kinds": ["due", "unseen"],
+        "seeding": [
+            {
+                "from": 0,
+                "to": 100_000,
+                "entities": 100_000,
+                "indexRows": 500_000,
+                "transactions": 5_012,
+                "seconds": 812.4,
+            }
+        ],
+        "sizes": [_scale_case(0, 20, 30, 0.1), _scale_case(100_000, 20, 30, 0.9)],
+        "candidates": [_scale_case(100_000, 50, 30, 1.0)],
+    }
+    rendered = render_catalog_scale(results)
+    assert "| 0 -> 100,000 | 100,000 | 500,000 | 5,012 | 812.4 |" in rendered
+    assert "| 100,000 | 15 / 30 / 0 | 0.900 | 2 / 120 / 160 | 9.000 | 2.0 / 1.5 ms |" in rendered
+    assert "| 50 | 15 / 30 / 0 | 1.000 | 2 / 120 / 400 | 10.000 | 50 / 20 |" in rendered
+    assert "median of 2 runs" in rendered
+    assert "Requests differed between the runs of: 100,000 x 20 (watch), 100,000 x 50 (watch)" in rendered

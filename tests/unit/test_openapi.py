@@ -131,3 +131,19 @@ def test_every_optional_query_parameter_documents_what_the_host_does_with_it() -
     promise = document["info"]["description"]
     assert "given empty (`?state=`) is dropped" in promise
     assert "joined by commas (`a,b`)" in promise
+
+
+def test_the_health_answer_documents_every_archive_status_and_the_ones_that_need_attention() -> None:
+    from shared.archive.health import MAX_WINDOW_HOURS, OLDEST_LISTED
+    from shared.archive.states import NEEDS_ATTENTION, ArchiveStatus
+
+    document = json.loads(OPENAPI.read_text())
+    health = document["components"]["schemas"]["ArchiveHealth"]["properties"]
+    assert list(health["counts"]["properties"]) == [s.value for s in ArchiveStatus]
+    assert list(health["attention"]["properties"]) == [s.value for s in NEEDS_ATTENTION]
+    (hours,) = document["paths"]["/archive-health"]["get"]["parameters"]
+    assert (hours["name"], hours["schema"]["maximum"]) == ("hours", MAX_WINDOW_HOURS)
+    assert (
+        document["components"]["schemas"]["AttentionList"]["properties"]["oldest"]["maxItems"]
+        == OLDEST_LISTED
+    )

@@ -43,6 +43,7 @@ HTTP_ROUTES = {
     "recording_state_callback": ("POST", "callbacks/recording-state"),
     "get_recording_policy": ("GET", "recording-policy"),
     "put_recording_policy": ("PUT", "recording-policy"),
+    "get_archive_health": ("GET", "archive-health"),
 }
 
 

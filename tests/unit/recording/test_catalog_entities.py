@@ -10,9 +10,11 @@ from shared.recording.catalog import (
     StartedRecording,
     apply_event,
     entity_to_json,
+    index_rows,
     recording_partition,
     started_entity,
 )
+from shared.recording.catalog_index import index_keys
 from shared.recording.options import parse_start_request
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -75,3 +77,14 @@ def test_start_failure_is_recorded_as_last_error() -> None:
     entity = apply_event(None, event("startFailed", 1, failed=True))
     assert entity is not None
     assert entity_to_json(entity)["lastError"]["subCode"] == 8583
+
+
+def test_each_index_row_names_its_recording_and_the_rows_are_the_ones_the_index_needs() -> None:
+    entity = apply_event(None, event("inactive", 5))
+    assert entity is not None
+    rows = index_rows({**entity, "serverCallId": "call-1", "archiveStatus": "Completed"})
+    assert {(row["PartitionKey"], row["RowKey"]) for row in rows} == index_keys(
+        {**entity, "serverCallId": "call-1", "archiveStatus": "Completed"}
+    )
+    assert len(rows) == 4
+    assert {(row["recordingId"], row["createdAt"]) for row in rows} == {("rec/1+", entity["createdAt"])}
