@@ -3,7 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints import archive, archive_watch, callbacks, control, dead_letters, retention
+from blueprints import archive, archive_watch, callbacks, control, dead_letters, lifecycle_events, retention
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(control.bp)
@@ -12,3 +12,4 @@ app.register_functions(archive.bp)
 app.register_functions(retention.bp)
 app.register_functions(archive_watch.bp)
 app.register_functions(dead_letters.bp)
+app.register_functions(lifecycle_events.bp)

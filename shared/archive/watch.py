@@ -27,10 +27,11 @@ from typing import Final
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from shared import telemetry
 from shared.archive.durable import DurableClient
 from shared.archive.records import expect_files, mark_overdue
 from shared.archive.recovery import RecoveryReport, recover_overdue
-from shared.archive.states import ArchiveStatus
+from shared.archive.states import NEEDS_ATTENTION, ArchiveStatus
 from shared.clients import call_automation_client
 from shared.recording.catalog_index import CatalogQuery
 from shared.recording.catalog_table import catalog
@@ -52,11 +53,23 @@ class WatchReport:
 
 
 def watch_archives(settings: Settings, now: datetime) -> WatchReport:
-    """Steps 1 and 2 above (catalog and ACS reads only: no archive is started)."""
+    """Steps 1 and 2 above (catalog and ACS reads only: no archive is started); then, with telemetry
+    on, how many recordings need attention now (one range read of each status's index partition)."""
     report = WatchReport()
     _call_out_overdue(settings, now, report)
     _notice_unseen_stops(settings, now, report)
+    if telemetry.enabled():
+        telemetry.record_attention(attention_counts(settings))
     return report
+
+
+def attention_counts(settings: Settings) -> dict[str, int]:
+    """How many recordings are Overdue, Retrying and Lost, from the catalog's index (no entity read)."""
+    entries = catalog(settings)
+    return {
+        status.value: entries.count(CatalogQuery("archiveStatus", status.value, None, None, PER_RUN))
+        for status in NEEDS_ATTENTION
+    }
 
 
 async def watch_and_recover(settings: Settings, client: DurableClient, now: datetime) -> WatchReport:
@@ -96,7 +109,8 @@ def _notice_unseen_stops(settings: Settings, now: datetime, report: WatchReport)
     for entry in candidates:
         recording_id = str(entry["recordingId"])
         try:
-            client.get_recording_properties(recording_id)
+            with telemetry.span(f"{telemetry.ACS_CALL}.get_recording_properties", recording_id=recording_id):
+                client.get_recording_properties(recording_id)
         except ResourceNotFoundError:
             stopped = as_utc(parse_time(str(entry.get("updatedAt") or now.isoformat())))
             if expect_files(settings, recording_id, stopped):

@@ -66,6 +66,7 @@ def test_the_worker_indexes_exactly_the_functions_we_declare(worker_index: Worke
         "apply_retention",
         "watch_archives",
         "replay_dead_letters",
+        "publish_lifecycle_events",
     }
     expected |= {ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK}
     assert set(worker_index.functions) == expected
@@ -109,6 +110,13 @@ def test_the_dead_letter_replay_runs_on_the_schedule_its_setting_names_with_a_du
     trigger = _trigger(bindings)
     assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "%DEAD_LETTER_REPLAY_SCHEDULE%")
     assert {binding["type"] for binding in bindings} == {"timerTrigger", "durableClient"}
+
+
+def test_the_lifecycle_events_retry_runs_on_the_schedule_its_setting_names(worker_index: WorkerIndex) -> None:
+    bindings = worker_index.functions["publish_lifecycle_events"]
+    trigger = _trigger(bindings)
+    assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "%LIFECYCLE_EVENTS_SCHEDULE%")
+    assert {binding["type"] for binding in bindings} == {"timerTrigger"}
 
 
 def test_retention_runs_on_a_daily_ncrontab_timer(worker_index: WorkerIndex) -> None:
