@@ -60,6 +60,10 @@ INSTANCE_ID: Final = "archive.instance_id"
 # (Application Insights' traces / AppTraces, `Properties`): the workbook's lists read them.
 LIFECYCLE_LOGGER: Final = "recordings.lifecycle"
 EVENT_TYPE: Final = "event.type"
+LATENCY: Final = "archive.latency_s"  # on a completed archive's record: the workbook's percentiles
+RECORD_ATTRIBUTES: Final = (EVENT_TYPE, RECORDING_ID, INSTANCE_ID, LATENCY)
+# The attributes metrics carry: an archive round's or a chunk's `outcome`, an attention count's `status`.
+METRIC_ATTRIBUTES: Final = ("outcome", "status")
 
 
 @dataclass(frozen=True)
@@ -231,9 +235,13 @@ def record_events_published(published: int, failed: int) -> None:
         active.events.add(failed, {"outcome": "failed"})
 
 
-def lifecycle_record(event_type: str, recording_id: str, instance_id: str | None = None) -> None:
+def lifecycle_record(
+    event_type: str, recording_id: str, instance_id: str | None = None, latency_s: float | None = None
+) -> None:
     """One lifecycle event's record: a log line always, a trace in Application Insights when on."""
     attributes: dict[str, Any] = {EVENT_TYPE: event_type, RECORDING_ID: recording_id}
     if instance_id:
         attributes[INSTANCE_ID] = instance_id
+    if latency_s is not None:
+        attributes[LATENCY] = latency_s
     logging.getLogger(LIFECYCLE_LOGGER).info("%s %s", event_type, recording_id, extra=attributes)

@@ -21,10 +21,11 @@ ROUND_OUTCOMES: Final = {
 def observed(recording_id: str, announced: Sequence[Announcement]) -> None:
     for item in announced:
         instance = item.data.get("instanceId")
-        telemetry.lifecycle_record(item.type.value, recording_id, str(instance) if instance else None)
+        raw = item.data.get("latencySeconds")
+        latency = float(raw) if isinstance(raw, int | float) else None
+        telemetry.lifecycle_record(
+            item.type.value, recording_id, str(instance) if instance else None, latency
+        )
         outcome = ROUND_OUTCOMES.get(item.type)
         if outcome is not None:
-            latency = item.data.get("latencySeconds")
-            telemetry.record_archive_round(
-                outcome, latency_s=float(latency) if isinstance(latency, int | float) else None
-            )
+            telemetry.record_archive_round(outcome, latency_s=latency)
