@@ -166,6 +166,7 @@ def _configure_azure_monitor() -> _Instruments | None:
             instrumentation_options=dict.fromkeys(_HTTP_INSTRUMENTATIONS, off),
             enable_live_metrics=False,
         )
+        logging.getLogger(LIFECYCLE_LOGGER).setLevel(logging.INFO)  # whatever the root's level
         _azure_monitor = _instruments(trace.get_tracer(SCOPE), metrics.get_meter(SCOPE))
         return _azure_monitor
 
