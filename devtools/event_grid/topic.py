@@ -238,6 +238,8 @@ class LocalTopic:
             else:
                 raise RefusedError(404, "The requested resource is not found.")
         except RefusedError as refused:
+            # A refused request's body may be unread: this connection cannot carry another request.
+            handler.close_connection = True
             self._answer(
                 handler,
                 refused.status,
@@ -365,6 +367,8 @@ class LocalTopic:
         payload = b"" if body is None else json.dumps(body).encode("utf-8")
         try:
             handler.send_response(status)
+            if handler.close_connection:
+                handler.send_header("Connection", "close")
             if body is not None:
                 handler.send_header("Content-Type", "application/json; charset=utf-8")
             handler.send_header("Content-Length", str(len(payload)))

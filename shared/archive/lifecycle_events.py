@@ -19,15 +19,18 @@ carries a credential (the download routes answer with a SAS only to a caller hol
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 from shared.archive.model import ArchivedChunk, ArchiveSummary, Manifest
 from shared.archive.states import IN_FLIGHT_STATUSES, ArchiveStatus
-from shared.events.catalogue import Announcement, EventType, recording_route
+from shared.events.catalogue import MAX_EVENT_BYTES, Announcement, EventType, recording_route
 from shared.recording_ids import archive_instance_id
 from shared.times import as_utc, parse_time
 
+# Room left in an event for everything but its files: the envelope, ids (up to 3 KiB when encoded), counts.
+_ENVELOPE_ALLOWANCE: Final = 32 * 1024
 # The status whose entry makes an event, and the event.
 _ENTERED = {
     ArchiveStatus.OVERDUE: EventType.ARCHIVE_OVERDUE,
@@ -126,8 +129,23 @@ def _entered(
         "latencySeconds": archive_latency_s(manifest),
         "recordingDurationMs": manifest.recording_duration_ms,
         "manifestRoute": f"/api/{recording_route(recording_id)}/archive",
-        "files": [_file(recording_id, chunk) for chunk in manifest.chunks],
+        **fitted_files([_file(recording_id, chunk) for chunk in manifest.chunks]),
     }
+
+
+def fitted_files(files: list[dict[str, Any]]) -> dict[str, Any]:
+    """`files`, or as many as keep the event within Event Grid's size limit with `filesTruncated`: a
+    recording of hundreds of chunks with a long id (routes carry it twice per file) would not fit;
+    the manifest (`manifestRoute`) always lists them all."""
+    budget = MAX_EVENT_BYTES - _ENVELOPE_ALLOWANCE
+    sizes = [len(json.dumps(item, separators=(",", ":"))) + 1 for item in files]
+    if sum(sizes) <= budget:
+        return {"files": files}
+    kept, used = 0, 0
+    while kept < len(files) and used + sizes[kept] <= budget:
+        used += sizes[kept]
+        kept += 1
+    return {"files": files[:kept], "filesTruncated": True, "filesTotal": len(files)}
 
 
 def _file(recording_id: str, chunk: ArchivedChunk) -> dict[str, Any]:
