@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -159,6 +160,9 @@ def _configure_azure_monitor() -> _Instruments | None:
         from opentelemetry import metrics, trace
 
         off = {"enabled": False}
+        # Functions runs on App Service: without this the distro also runs its VM resource detector,
+        # which waits on the VM metadata endpoint that App Service does not have.
+        os.environ.setdefault("OTEL_EXPERIMENTAL_RESOURCE_DETECTORS", "azure_app_service")
         configure_azure_monitor(
             connection_string=settings.connection_string,
             credential=ManagedIdentityCredential(client_id=settings.managed_identity_client_id),

@@ -33,6 +33,8 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from devtools.http_server import serve_in_background, shut_down
+
 ACS_RESOURCE = "https://communication.azure.com"
 ACCEPTED_AUDIENCES = (ACS_RESOURCE, f"{ACS_RESOURCE}/")
 EVENT_GRID_RESOURCE = "https://eventgrid.azure.net"
@@ -139,17 +141,13 @@ class IdentityEndpoint:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}{TOKEN_PATH}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="identity", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "identity")
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        shut_down(server)
 
     @property
     def environment(self) -> dict[str, str]:

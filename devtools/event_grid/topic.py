@@ -58,7 +58,7 @@ import trustme
 from devtools.acs_emulator.entra import EVENT_GRID_AUDIENCES, EntraIssuer, InvalidTokenError
 from devtools.acs_emulator.events import EventDelivery, EventDispatcher, Webhook
 from devtools.acs_emulator.faults import FaultInjector
-from devtools.http_server import BodyError, LoopbackHttpServer, read_body
+from devtools.http_server import BodyError, LoopbackHttpServer, read_body, serve_in_background, shut_down
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,6 @@ class LocalTopic:
             client_tls, FaultInjector(), retry_base=retry_base, max_attempts=max_attempts, retry_max_delay=5.0
         )
         self._server: LoopbackHttpServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> LocalTopic:
@@ -148,19 +147,13 @@ class LocalTopic:
 
         self._server = LoopbackHttpServer((self.host, self.port), Handler)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="event-grid-topic", daemon=True
-        )
-        self._thread.start()
+        serve_in_background(self._server, "event-grid-topic")
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        shut_down(server)
         self._dispatcher.close()
 
     def __enter__(self) -> LocalTopic:
