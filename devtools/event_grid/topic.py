@@ -265,16 +265,19 @@ class LocalTopic:
             self._dispatcher.publish(event)
 
     def _checked(self, handler: BaseHTTPRequestHandler, query: dict[str, list[str]]) -> list[dict[str, Any]]:
-        if query.get("api-version") != [API_VERSION]:
-            raise RefusedError(400, f"The api-version query parameter is missing or not {API_VERSION}.")
-        self._authenticate(handler.headers.get("Authorization"), handler.headers)
+        # The body is read (or, over the limit, read and dropped) before any answer, so a client still
+        # sending it always gets the answer rather than a connection closed under it.
         declared = (handler.headers.get("Content-Length") or "").strip()
         if declared.isdigit() and int(declared) > MAX_BYTES:
+            _discard(handler, int(declared))
             raise RefusedError(413, f"The request exceeds the maximum allowed size of {MAX_BYTES} bytes.")
         try:
             body = read_body(handler.rfile, handler.headers, MAX_BYTES)
         except BodyError as error:
             raise RefusedError(error.status, error.message) from None
+        if query.get("api-version") != [API_VERSION]:
+            raise RefusedError(400, f"The api-version query parameter is missing or not {API_VERSION}.")
+        self._authenticate(handler.headers.get("Authorization"), handler.headers)
         media, _, parameters = (handler.headers.get("Content-Type") or "").partition(";")
         charset = parameters.strip().lower().replace(" ", "")
         if media.strip().lower() not in CONTENT_TYPES or charset not in ("", "charset=utf-8"):
@@ -369,6 +372,19 @@ class LocalTopic:
             handler.wfile.write(payload)
         except OSError:  # the publisher gave up waiting (its timeout, its process stopped)
             handler.close_connection = True
+
+
+DISCARDED_AT_MOST: Final = 64 * 1024 * 1024  # beyond this, the connection is simply closed
+
+
+def _discard(handler: BaseHTTPRequestHandler, length: int) -> None:
+    """Read and drop a body too large to take, so the client reads the 413 (up to a sane bound)."""
+    left = min(length, DISCARDED_AT_MOST)
+    while left > 0:
+        piece = handler.rfile.read(min(left, 256 * 1024))
+        if not piece:
+            break
+        left -= len(piece)
 
 
 def _check_event(position: int, event: object) -> None:

@@ -194,8 +194,8 @@ def test_a_topic_that_hangs_or_fails_never_delays_an_archive_and_its_events_come
     assert by_sequence(subscriber.events, recording_route(recording_id)) == []
     lifecycle_topic.clear_faults()
     assert drained(60)  # this process's background publish gave up its attempts (rows kept)
-    report = drain_pending(current_settings(), datetime.now(UTC) + timedelta(hours=1))  # the timer, later
-    assert report.published >= 3
+    assert any(attempt.status == 503 for attempt in lifecycle_topic.attempts)  # publishes did fail
+    drain_pending(current_settings(), datetime.now(UTC) + timedelta(hours=1))  # the timer, later
     life_of(
         subscriber,
         recording_id,

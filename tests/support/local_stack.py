@@ -28,6 +28,12 @@ EVENT_FUNCTION = "on_recording_file_status_updated"
 KEY = "e2e-function-key"
 
 
+def worker_environ() -> dict[str, str]:
+    """This process's settings for the app's worker, with the timers' %SETTING% schedules the host
+    resolves before it starts (local.settings.json.example's, unless set)."""
+    return {**timer_schedules(), **os.environ}
+
+
 @contextmanager
 def hosted_app(
     *,
@@ -36,9 +42,8 @@ def hosted_app(
     function_key: str | None = None,
 ) -> Iterator[DevHost]:
     """The app in the Python worker (started with this process's settings) behind the local host."""
-    environ = {**timer_schedules(), **os.environ}  # the host resolves the timers' %SETTING% schedules
     worker = WorkerProcess(
-        REPO, emulator_dns_port=emulator.port if emulator else None, environ=environ
+        REPO, emulator_dns_port=emulator.port if emulator else None, environ=worker_environ()
     ).start()
     try:
         with DevHost(worker, port=0, function_key=function_key, durable_client=durable_client) as host:
@@ -70,7 +75,9 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         """The worker (with this process's settings), the engine on Azurite, the host; the webhook."""
-        self.worker = WorkerProcess(REPO, emulator_dns_port=self.emulator.port).start()
+        self.worker = WorkerProcess(
+            REPO, emulator_dns_port=self.emulator.port, environ=worker_environ()
+        ).start()
         self.engine = durable_engine(
             self.worker,
             storage=self.azurite.connection_string,
