@@ -11,6 +11,7 @@ from blueprints import (
     control,
     dead_letters,
     events,
+    lifecycle_events,
     recording_policy,
     retention,
 )
@@ -25,3 +26,4 @@ app.register_functions(dead_letters.bp)
 app.register_functions(events.bp)
 app.register_functions(recording_policy.bp)
 app.register_functions(archive_health.bp)
+app.register_functions(lifecycle_events.bp)

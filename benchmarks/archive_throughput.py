@@ -117,6 +117,7 @@ def transfer(
     range_bytes: int = DEFAULT_RANGE,
     in_flight: int = DEFAULT_IN_FLIGHT,
     single_put_bytes: int | None = None,
+    telemetry: bool = False,
 ) -> dict[str, Any]:
     """One transfer of all `chunks` in a fresh worker process, verified, then its blobs deleted.
 
@@ -131,6 +132,7 @@ def transfer(
         "sink": sink,
         "rangeBytes": range_bytes,
         "inFlight": in_flight,
+        "telemetry": telemetry,
         **({} if single_put_bytes is None else {"singlePutBytes": single_put_bytes}),
         "container": container,
         "prefix": "bench",

@@ -7,7 +7,10 @@ buffer has been allocated yet), reset the RSS high-water mark (`/proc/self/clear
 the measured transfer of every chunk in order; prints one JSON line with seconds and RSS.
 
 Methods:
-- `ours`: `shared.archive.transfer.archive_chunk` with the app's own clients (`shared.clients`).
+- `ours`: `shared.archive.transfer.archive_chunk` with the app's own clients (`shared.clients`), inside
+  the chunk activity's telemetry (its span and metrics: no-ops unless `telemetry` is on; then the
+  OpenTelemetry SDK records them and the Azure SDKs' spans, and serializes every span and metric for
+  export inside the timed section, as an exporter would: `_Telemetry`).
 - `seed`: one sequential `download_recording` per chunk streamed to a temp file, then one
   `upload_blob` of the file with the blob SDK's defaults (the quickstart's downloadToPath shape).
 - `wire`: benchmarks.wire (no SDK, hand-signed requests).
@@ -101,6 +104,39 @@ class _NullContainer:
         return self.blobs.setdefault(name, _NullBlob())
 
 
+class _Telemetry:
+    """The app's telemetry switched on in this process: SDK providers whose exporters serialize each span
+    and metric as an exporter must (then drop them: nothing leaves loopback), and the Azure SDKs' tracing."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+        from devtools.telemetry_files import enable_azure_sdk_tracing
+        from shared import telemetry
+
+        class Serializing(SpanExporter):
+            def export(self, spans: Any) -> SpanExportResult:
+                for span in spans:
+                    span.to_json()
+                return SpanExportResult.SUCCESS
+
+        self.devnull = open(os.devnull, "w")  # noqa: SIM115 - for the life of this process
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(BatchSpanProcessor(Serializing()))
+        self.reader = PeriodicExportingMetricReader(ConsoleMetricExporter(out=self.devnull), 60_000)
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        telemetry.install(self.tracer_provider, self.meter_provider)
+        enable_azure_sdk_tracing(self.tracer_provider)
+
+    def flush(self) -> None:
+        """Export what is pending (inside the timed section: its CPU counts)."""
+        self.tracer_provider.force_flush()
+        self.meter_provider.force_flush()
+
+
 class Method:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
@@ -128,6 +164,7 @@ class Method:
 
     # -- ours -------------------------------------------------------------------------------------
     def _setup_ours(self) -> None:
+        self.telemetry = _Telemetry() if self.spec.get("telemetry") else None
         from shared.archive.store import archive_container
         from shared.archive.transfer import TransferOptions
         from shared.clients import call_automation_client
@@ -142,15 +179,19 @@ class Method:
         )
 
     def _ours(self, chunk: dict[str, Any], prefix: str) -> str:
+        from shared import telemetry
         from shared.archive.model import ChunkTask
         from shared.archive.transfer import archive_chunk
 
-        archived = archive_chunk(
-            ChunkTask(_chunk_job(chunk), prefix, None),
-            acs=self.acs,
-            container=self.container,
-            options=self.options,
-        ).archived
+        task = ChunkTask(_chunk_job(chunk), prefix, None, "bench-recording")
+        started = time.perf_counter()
+        with telemetry.span(
+            telemetry.CHUNK_SPAN, recording_id=task.recording_id, instance_id=task.instance_id
+        ):
+            archived = archive_chunk(
+                task, acs=self.acs, container=self.container, options=self.options
+            ).archived
+        telemetry.record_chunk(time.perf_counter() - started, "archived", size=archived.size)
         if self.null_sink and prefix != "warmup":
             self.digests.append(archived.sha256)
         return archived.blob_name
@@ -256,6 +297,9 @@ def main() -> int:
             reset = _reset_peak()
             started, cpu_started = time.perf_counter(), time.process_time()
             blobs = [method.run(chunk, spec["prefix"]) for chunk in spec["chunks"]]
+            exporting: _Telemetry | None = getattr(method, "telemetry", None)
+            if exporting is not None:
+                exporting.flush()
             seconds = time.perf_counter() - started
             cpu_seconds = time.process_time() - cpu_started  # all threads of this process
             peak = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

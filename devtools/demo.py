@@ -3,8 +3,9 @@
 1. Through the API: creates a call with four participants in the emulator, starts an unmixed WAV
    recording with participant ordering, pauses, resumes, stops, ends the call; then follows the
    Event Grid-triggered archive with a progress bar and prints the catalog entry and the archived
-   blobs with their sizes and SHA-256 (recomputed from the blobs, compared with the manifest); last,
-   downloads chunk 0 through its download link and checks its SHA-256.
+   blobs with their sizes and SHA-256 (recomputed from the blobs, compared with the manifest);
+   downloads chunk 0 through its download link and checks its SHA-256; last, prints the lifecycle
+   events the app published for the recording to the stack's Event Grid topic, in their sequence.
 2. By policy, with no `POST /api/recordings`: sets a recording policy (group calls, unmixed WAV),
    creates a group call in the emulator (its CallStarted starts the recording), ends it (its
    CallEnded makes the recording await its files), and shows the archived recording and what the
@@ -103,6 +104,9 @@ def run(stack: Stack, *, timeout: float = 120.0) -> dict[str, Any]:
     _print_blobs(stack, archive["manifest"])
     step("Downloading chunk 0 through its short-lived link (302 to a read-only SAS)")
     _download_through_link(stack, recording_id, archive["manifest"])
+    if stack.state.get("eventTopicAdmin"):
+        step("Lifecycle events of the recording, as the topic's subscribers get them (CloudEvents)")
+        archive["events"] = _print_events(stack, recording_id, timeout)
     return archive
 
 
@@ -231,6 +235,36 @@ def _download_through_link(stack: Stack, recording_id: str, manifest: dict[str, 
     if digest != chunk["sha256"]:
         raise SystemExit("the downloaded chunk differs from the manifest's SHA-256")
     print("    verified: the download's SHA-256 equals the manifest's")
+
+
+LAST_EVENT = "CallRecording.Archive.Completed"
+
+
+def _print_events(stack: Stack, recording_id: str, timeout: float) -> list[dict[str, Any]]:
+    """The recording's events from the topic, once the archive's completion is among them, in sequence."""
+    subject = f"recordings/{quote(recording_id, safe='')}"
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(
+            f"{stack.state['eventTopicAdmin']}/events",
+            params={"subject": subject},
+            verify=stack.state["emulatorCa"],
+            timeout=30,
+        )
+        response.raise_for_status()
+        events = {event["id"]: event for event in response.json()}  # at least once: each id once
+        if any(event["type"] == LAST_EVENT for event in events.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    ordered = sorted(events.values(), key=lambda event: int(event["data"]["sequence"]))
+    for event in ordered:
+        data = event["data"]
+        detail = f"{len(data['files'])} files, {data['bytes']:,} B" if "files" in data else ""
+        print(f"    #{data['sequence']:<3} {event['time'][:23]}  {event['type']:<34} {detail}")
+    if not any(event["type"] == LAST_EVENT for event in ordered):
+        raise SystemExit(f"the topic got no {LAST_EVENT} event for the recording")
+    print(f"    source {ordered[0]['source']}  subject {subject[:50]}...")
+    return ordered
 
 
 def main() -> int:

@@ -11,9 +11,25 @@ Two defaults of `http.server` make it stall where the real front ends do not:
 from __future__ import annotations
 
 import socket
+import threading
 from email.message import Message
 from http.server import ThreadingHTTPServer
 from typing import Any, Protocol
+
+
+def serve_in_background(server: ThreadingHTTPServer, name: str) -> threading.Thread:
+    """Serve `server` from a daemon thread named `name` (started)."""
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def shut_down(server: ThreadingHTTPServer | None) -> None:
+    """Stop serving and close the socket (no-op for None: a server already stopped)."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
 
 
 class LoopbackHttpServer(ThreadingHTTPServer):

@@ -88,6 +88,13 @@ param archiveColdAfterDays int = 90
 @minValue(0)
 param archiveDeleteAfterDays int = 365
 
+@description('E-mail address the alert rules notify (a lost recording, an overdue archive, failing archives); empty: none.')
+param alertEmail string = ''
+
+@description('Failed archive rounds (Retrying or Lost) in 15 minutes above which the failed-archives alert fires.')
+@minValue(0)
+param failedArchivesThreshold int = 0
+
 @description('Days Log Analytics keeps logs.')
 @minValue(30)
 @maxValue(730)
@@ -125,6 +132,30 @@ module monitoring 'modules/monitoring.bicep' = {
     tags: tags
     retentionDays: logRetentionDays
     publisherPrincipalId: identity.outputs.principalId
+  }
+}
+
+// The lifecycle events' topic (README "Lifecycle events"): Entra only, the app's identity may send to it.
+module lifecycleTopic 'modules/lifecycle-topic.bicep' = {
+  name: 'lifecycle-topic'
+  params: {
+    name: 'evgt-recording-events-${resourceToken}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+  }
+}
+
+// Alert rules, their action group and the workbook (README "Operating it").
+module operations 'modules/operations.bicep' = {
+  name: 'operations'
+  params: {
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    componentId: monitoring.outputs.componentId
+    alertEmail: alertEmail
+    failedArchivesThreshold: failedArchivesThreshold
   }
 }
 
@@ -224,6 +255,7 @@ module functionApp 'modules/function-app.bicep' = {
     archiveDeleteSource: archiveDeleteSource
     archiveRetentionDays: archiveDeleteAfterDays // the lifecycle rule's delete days: one source for both
     deadLetterContainerName: deadLetterContainerName
+    eventTopicEndpoint: lifecycleTopic.outputs.endpoint
     acsEndpoint: acs.outputs.endpoint
     acsImmutableResourceId: acs.outputs.immutableResourceId
     pythonVersion: pythonVersion
@@ -248,3 +280,5 @@ output ARCHIVE_STORAGE_ACCOUNT_NAME string = archiveStorageName
 output ARCHIVE_CONTAINER string = archiveContainerName
 output EVENT_GRID_DEAD_LETTER_ACCOUNT_ID string = hostAccount.outputs.id
 output EVENT_GRID_DEAD_LETTER_CONTAINER string = deadLetterContainerName
+output EVENT_GRID_TOPIC_ENDPOINT string = lifecycleTopic.outputs.endpoint
+output LIFECYCLE_TOPIC_NAME string = lifecycleTopic.outputs.name

@@ -8,6 +8,7 @@ connection pools, so building them once per process is the documented pattern. E
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AzureKeyCredential
@@ -15,13 +16,14 @@ from azure.core.exceptions import ResourceExistsError
 
 from shared.errors import STORAGE, upstream
 from shared.recording_hosts import AllowListPolicy
-from shared.settings import AcsConnection, StorageConnection
+from shared.settings import AcsConnection, EventTopic, StorageConnection
 from shared.worker_cache import worker_cache
 
 if TYPE_CHECKING:
     from azure.communication.callautomation import CallAutomationClient
     from azure.core.credentials import TokenCredential
     from azure.data.tables import TableClient, TableServiceClient
+    from azure.eventgrid import EventGridPublisherClient
     from azure.storage.blob import BlobServiceClient, ContainerClient
 
 # azure-core retries with exponential backoff by default; bound it so an HTTP caller waits for
@@ -59,6 +61,20 @@ def call_automation_client(acs: AcsConnection) -> CallAutomationClient:
         per_retry_policies=[AllowListPolicy(acs.endpoint)],  # every hop, redirects included
         **_CONTROL_CLIENT_OPTIONS,
     )
+
+
+@worker_cache
+def event_grid_publisher(topic: EventTopic) -> EventGridPublisherClient:
+    """The lifecycle events' topic, signed in to with the app's identity (its token's audience is
+    `https://eventgrid.azure.net`; the topic's local auth is off, so there is no key to hold)."""
+    from azure.eventgrid import EventGridPublisherClient
+
+    # For a basic topic azure-eventgrid 4.22 drops constructor options, so the publisher passes its
+    # retry and timeouts per send, where the SDK also hands them to its CloudEvent model, which logs
+    # a warning for each ("... is not a known attribute ... and will be ignored") and ignores them:
+    # that logger is quietened; the pipeline still applies them.
+    logging.getLogger("azure.eventgrid._legacy._generated._serialization").setLevel(logging.ERROR)
+    return EventGridPublisherClient(topic.endpoint, _credential(topic.managed_identity_client_id))
 
 
 @worker_cache

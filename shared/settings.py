@@ -58,6 +58,24 @@ class StorageConnection:
 
 
 @dataclass(frozen=True)
+class EventTopic:
+    """Where lifecycle events go: an Event Grid custom topic's endpoint, signed in to with the app's
+    identity (DefaultAzureCredential; the topic takes no key: local auth is off)."""
+
+    endpoint: str
+    managed_identity_client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """Where OpenTelemetry goes: Application Insights, by the app's identity (local auth is off, so the
+    connection string only names the component; it is not shown anyway)."""
+
+    connection_string: str = field(repr=False)
+    managed_identity_client_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ArchivePolicy:
     """How hard the archive tries, and when a missing archive is called out (README: Nothing lost)."""
 
@@ -89,6 +107,10 @@ class Settings:
     # The Functions host's own account (AzureWebJobsStorage*), which may differ from the archive's:
     # read only when something of ours lives there (the dead-letter container), else None.
     host_storage: StorageConnection | None = None
+    # Lifecycle events (shared.events): None publishes nothing; `event_host_name` (the platform's
+    # WEBSITE_HOSTNAME) makes their `source`.
+    event_topic: EventTopic | None = None
+    event_host_name: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -131,7 +153,30 @@ class Settings:
             retention_dry_run=_boolean(env, "ARCHIVE_RETENTION_DRY_RUN", default=False),
             archive=archive,
             host_storage=_dead_letter_storage(env, client_id) if archive.dead_letter_container else None,
+            event_topic=_event_topic(env, client_id),
+            event_host_name=_optional(env, "WEBSITE_HOSTNAME"),
         )
+
+
+def _event_topic(env: Mapping[str, str], client_id: str | None) -> EventTopic | None:
+    endpoint = _optional(env, "EVENT_GRID_TOPIC_ENDPOINT")
+    if endpoint is None:
+        return None
+    return EventTopic(
+        _require_https("EVENT_GRID_TOPIC_ENDPOINT", endpoint), managed_identity_client_id=client_id
+    )
+
+
+def telemetry_settings(env: Mapping[str, str]) -> TelemetrySettings | None:
+    """OpenTelemetry's destination, read on its own (telemetry must not wait on, or fail with, the rest
+    of the settings); None: no telemetry, and nothing of OpenTelemetry is imported."""
+    connection_string = _optional(env, "APPLICATIONINSIGHTS_CONNECTION_STRING")
+    if connection_string is None:
+        return None
+    keys = {part.partition("=")[0].strip().lower() for part in connection_string.split(";") if "=" in part}
+    if "instrumentationkey" not in keys:
+        raise SettingsError("APPLICATIONINSIGHTS_CONNECTION_STRING", "has no InstrumentationKey")
+    return TelemetrySettings(connection_string, managed_identity_client_id=_optional(env, "AZURE_CLIENT_ID"))
 
 
 def _archive_policy(env: Mapping[str, str]) -> ArchivePolicy:
@@ -382,6 +427,12 @@ def _integer(env: Mapping[str, str], name: str, *, default: int, minimum: int, m
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not minimum <= int(raw) <= maximum:
         raise SettingsError(name, f"must be a whole number from {minimum} to {maximum}")
     return int(raw)
+
+
+@worker_cache
+def current_telemetry_settings() -> TelemetrySettings | None:
+    """The worker's telemetry destination, from `os.environ` on first use."""
+    return telemetry_settings(os.environ)
 
 
 @worker_cache

@@ -7,6 +7,7 @@ the first test that asks for them, so `-m unit` starts none.
 from __future__ import annotations
 
 import os
+import ssl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from devtools.acs_emulator import AcsEmulator
 from devtools.azurite import Azurite, running_azurite
+from devtools.event_grid import LocalTopic
 from devtools.stack.__main__ import timer_schedules
 from shared.settings import Settings, current_settings
 from shared.worker_cache import reset_worker_caches
@@ -53,6 +55,32 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcsEmulator]:
         trusting(Path(server.ca_pem_path), tmp_path_factory.mktemp("tls")),
     ):
         yield server
+
+
+@pytest.fixture(scope="session")
+def event_grid_topic(emulator: AcsEmulator) -> Iterator[LocalTopic]:
+    """The local Event Grid topic, signed in to with the emulator's Entra tokens (devtools/event_grid)."""
+    client_tls = ssl.create_default_context(cafile=emulator.ca_pem_path)
+    with LocalTopic(emulator.entra, emulator.ca, client_tls) as topic:
+        yield topic
+
+
+@pytest.fixture
+def lifecycle_topic(
+    app_settings: Settings,
+    event_grid_topic: LocalTopic,
+    emulator: AcsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[LocalTopic]:
+    """The app publishes its lifecycle events to the local topic, with the identity endpoint's tokens
+    (ask for it before the app's processes start: they take the environment as it is then)."""
+    event_grid_topic.reset()
+    monkeypatch.setenv("EVENT_GRID_TOPIC_ENDPOINT", event_grid_topic.endpoint)
+    for name, value in emulator.identity.environment.items():
+        monkeypatch.setenv(name, value)
+    _reset()
+    yield event_grid_topic
+    event_grid_topic.reset()
 
 
 def _reset() -> None:

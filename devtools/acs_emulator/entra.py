@@ -9,8 +9,11 @@ and the emulator accepts ``Authorization: Bearer`` tokens that issuer signed.
 
 What the emulator checks: RS256 signature by this issuer's key, ``iss``, ``aud`` (the ACS resource
 ``https://communication.azure.com``, with or without the trailing slash azure-identity's scope
-conversion leaves), ``exp``/``nbf`` (60 s leeway). UNVERIFIED / not modelled: the real ACS also
-requires an Azure role assignment for the principal on the resource; any valid token is
+conversion leaves), ``exp``/``nbf`` (60 s leeway). The identity endpoint also issues tokens for Event
+Grid (``https://eventgrid.azure.net``, the audience Event Grid checks: docs "Authenticate Event Grid
+publishing clients using Microsoft Entra ID"), which the local topic (devtools/event_grid) verifies
+with the same issuer; ACS refuses them, as it refuses any other audience. UNVERIFIED / not modelled:
+the real ACS also requires an Azure role assignment for the principal on the resource; any valid token is
 authorized here. Token claims follow Entra v1 access tokens (``iss https://sts.windows.net/<tenant>/``,
 ``appid``, ``oid``, ``tid``, ``ver 1.0``).
 """
@@ -30,8 +33,13 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from devtools.http_server import serve_in_background, shut_down
+
 ACS_RESOURCE = "https://communication.azure.com"
 ACCEPTED_AUDIENCES = (ACS_RESOURCE, f"{ACS_RESOURCE}/")
+EVENT_GRID_RESOURCE = "https://eventgrid.azure.net"
+EVENT_GRID_AUDIENCES = (EVENT_GRID_RESOURCE, f"{EVENT_GRID_RESOURCE}/")
+ISSUED_FOR = (ACS_RESOURCE, EVENT_GRID_RESOURCE)  # the resources the identity endpoint gives tokens for
 PROTOCOL_VERSION = "2019-08-01"
 TOKEN_PATH = "/msi/token"  # noqa: S105 - a URL path, not a password
 TOKEN_LIFETIME_S = 3600
@@ -76,14 +84,15 @@ class EntraIssuer:
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
-    def verify(self, token: str) -> dict[str, Any]:
-        """The token's claims, or :class:`InvalidTokenError`."""
+    def verify(self, token: str, audiences: tuple[str, ...] = ACCEPTED_AUDIENCES) -> dict[str, Any]:
+        """The token's claims if it was issued for one of `audiences` (ACS's by default), or
+        :class:`InvalidTokenError`."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 self._key.public_key(),
                 algorithms=["RS256"],
-                audience=list(ACCEPTED_AUDIENCES),
+                audience=list(audiences),
                 issuer=self.issuer,
                 leeway=LEEWAY_S,
                 options={"require": ["exp", "nbf", "iat", "aud", "iss"]},
@@ -132,17 +141,13 @@ class IdentityEndpoint:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}{TOKEN_PATH}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="identity", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "identity")
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        shut_down(server)
 
     @property
     def environment(self) -> dict[str, str]:
@@ -170,7 +175,7 @@ class IdentityEndpoint:
             }
         if version != PROTOCOL_VERSION or not resource:
             return 400, {"error": "invalid_request", "error_description": "api-version and resource required"}
-        if resource.rstrip("/") != ACS_RESOURCE:  # the only resource this stand-in issues for
+        if resource.rstrip("/") not in ISSUED_FOR:  # the only resources this stand-in issues for
             return 400, {"error": "invalid_resource", "error_description": "unknown resource"}
         principal = client_id or SYSTEM_ASSIGNED_CLIENT_ID
         token = self.issuer.token(client_id=principal, audience=resource)

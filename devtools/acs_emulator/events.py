@@ -164,7 +164,10 @@ def build_call_event(
 
 
 def to_cloud_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The same event in CloudEvents 1.0 form (order as in the SDK test sample; source = topic)."""
+    """The same event in CloudEvents 1.0 form (order as in the SDK test sample; source = topic); an event
+    already in that form (the local topic's, devtools/event_grid) as it is."""
+    if "specversion" in event:
+        return event
     return {
         "source": event["topic"],
         "subject": event["subject"],

@@ -310,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         return 2
+    telemetry_dir = os.environ.get("DEVHOST_TELEMETRY_DIR")
+    if telemetry_dir:  # the app's telemetry to files, where Azure would send it to Application Insights
+        from devtools.telemetry_files import install
+
+        install(Path(telemetry_dir))
     worker = Worker(channel, args.app_dir.resolve())
     with _emulator_dns(args.emulator_dns):
         try:

@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from devtools.acs_emulator import AcsEmulator
 from devtools.azurite import AzuriteUnavailableError, running_azurite
 from devtools.devhost.durable import durable_engine
 from devtools.devhost.host import DevHost, IndexingError, start_worker
+from devtools.event_grid import LocalTopic
 from devtools.ports import port_in_use, wait_for_port
 from devtools.stack.lifetime import ParentWatch, StopSignals
 from devtools.stack.state import remove_state, write_state
@@ -120,7 +122,10 @@ def _run(args: argparse.Namespace, key: str, stop: _Stop) -> int:
             emulator = stack.enter_context(AcsEmulator(port=args.emulator_port))
         workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="stack-"))
         stack.enter_context(emulator.loopback_dns())
-        _configure_environment(Path(workdir), emulator, azurite.connection_string, args.port, key)
+        topic = stack.enter_context(
+            LocalTopic(emulator.entra, emulator.ca, ssl.create_default_context(cafile=emulator.ca_pem_path))
+        )
+        _configure_environment(Path(workdir), emulator, azurite.connection_string, args.port, key, topic)
         stop.check()
         if args.func:
             return _run_core_tools(emulator, args.port, stop)
@@ -148,8 +153,8 @@ def _run(args: argparse.Namespace, key: str, stop: _Stop) -> int:
         stop.check()
         emulator.add_event_webhook(host.event_grid_url(EVENT_FUNCTION), validate=True)
         stack.callback(remove_state, args.port)
-        _write_state(args.port, host, emulator, azurite.connection_string)
-        _print_banner(host, emulator, azurite.blob_port, azurite.table_port)
+        _write_state(args.port, host, emulator, azurite.connection_string, topic)
+        _print_banner(host, emulator, azurite.blob_port, azurite.table_port, topic)
         _say(f"\nStopping ({stop.wait()})...")
     return 0
 
@@ -228,12 +233,15 @@ STACK_SETTINGS = (
     "REQUESTS_CA_BUNDLE",
     "SSL_CERT_FILE",
 )
+# The lifecycle events' local topic, and the identity endpoint whose Entra tokens it takes.
+EVENT_SETTINGS = ("EVENT_GRID_TOPIC_ENDPOINT", "IDENTITY_ENDPOINT", "IDENTITY_HEADER")
 
 
 def core_tools_settings(example: dict[str, Any], environ: Mapping[str, str], port: int) -> dict[str, Any]:
     """local.settings.json for `func start`: the example's settings, pointed at this stack."""
     values = {name: value for name, value in example["Values"].items() if not name.startswith("_")}
     values.update({name: environ[name] for name in STACK_SETTINGS})
+    values.update({name: environ[name] for name in EVENT_SETTINGS if name in environ})
     values["ACS_ENDPOINT"] = ""  # the connection string is used
     values["RECORDING_STATE_CALLBACK_URL"] = f"http://127.0.0.1:{port}/api/callbacks/recording-state"
     return {"IsEncrypted": False, "Values": values}
@@ -248,20 +256,8 @@ def _run_core_tools(emulator: AcsEmulator, port: int, stop: _Stop) -> int:
     function keys locally.
     """
     example = json.loads((REPO / "local.settings.json.example").read_text())
-    values = {name: value for name, value in example["Values"].items() if not name.startswith("_")}
-    for name in (
-        "AzureWebJobsStorage",
-        "ACS_CONNECTION_STRING",
-        "ACS_RESOURCE_ID",
-        "ACS_OPENID_CONFIGURATION_URL",
-        "REQUESTS_CA_BUNDLE",
-        "SSL_CERT_FILE",
-    ):
-        values[name] = os.environ[name]
-    values["ACS_ENDPOINT"] = ""
-    values["RECORDING_STATE_CALLBACK_URL"] = f"http://127.0.0.1:{port}/api/callbacks/recording-state"
     settings = REPO / "local.settings.json"
-    settings.write_text(json.dumps({"IsEncrypted": False, "Values": values}, indent=2))
+    settings.write_text(json.dumps(core_tools_settings(example, os.environ, port), indent=2))
     settings.chmod(0o600)
     webhook = f"http://127.0.0.1:{port}/runtime/webhooks/eventgrid?functionName={EVENT_FUNCTION}"
     hosts = " ".join(filter(None, (emulator.content_host, emulator.regional_content_host)))
@@ -286,8 +282,12 @@ def _run_core_tools(emulator: AcsEmulator, port: int, stop: _Stop) -> int:
     return func.returncode
 
 
-def _configure_environment(workdir: Path, emulator: AcsEmulator, storage: str, port: int, key: str) -> None:
-    """The settings local.settings.json would give, pointed at this stack."""
+def _configure_environment(
+    workdir: Path, emulator: AcsEmulator, storage: str, port: int, key: str, topic: LocalTopic
+) -> None:
+    """The settings local.settings.json would give, pointed at this stack: its lifecycle events go to the
+    local topic, signed in to with the emulator identity endpoint's tokens (DefaultAzureCredential finds
+    it through IDENTITY_ENDPOINT, as on Azure; ACS and storage still use their connection strings)."""
     import certifi
 
     bundle = workdir / "ca-bundle.pem"
@@ -301,6 +301,8 @@ def _configure_environment(workdir: Path, emulator: AcsEmulator, storage: str, p
             "ACS_RESOURCE_ID": emulator.resource_id,
             "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
             "RECORDING_STATE_CALLBACK_URL": f"http://127.0.0.1:{port}/api/callbacks/recording-state?code={key}",
+            "EVENT_GRID_TOPIC_ENDPOINT": topic.endpoint,
+            **emulator.identity.environment,
             **{name: value for name, value in timer_schedules().items() if name not in os.environ},
         }
     )
@@ -312,8 +314,9 @@ def timer_schedules() -> dict[str, str]:
     return {name: str(value) for name, value in values.items() if name.endswith("_SCHEDULE")}
 
 
-def _write_state(port: int, host: DevHost, emulator: AcsEmulator, storage: str) -> None:
+def _write_state(port: int, host: DevHost, emulator: AcsEmulator, storage: str, topic: LocalTopic) -> None:
     state: dict[str, Any] = {
+        "eventTopicAdmin": topic.admin_url,
         "api": f"{host.base_url}/api",
         "functionKey": host.function_key,
         "emulator": emulator.endpoint,
@@ -324,8 +327,21 @@ def _write_state(port: int, host: DevHost, emulator: AcsEmulator, storage: str) 
     write_state(port, state)
 
 
-def _print_banner(host: DevHost, emulator: AcsEmulator, blob_port: int, table_port: int) -> None:
+def _print_banner(
+    host: DevHost, emulator: AcsEmulator, blob_port: int, table_port: int, topic: LocalTopic | None = None
+) -> None:
     api = f"{host.base_url}/api"
+    events = (
+        [
+            f"  Lifecycle events  Event Grid topic {topic.endpoint} (CloudEvents; Entra tokens only)",
+            "    subscribe a webhook (it must answer the CloudEvents OPTIONS handshake):",
+            f"    curl -s -X POST {topic.admin_url}/subscriptions --cacert {emulator.ca_pem_path} \\",
+            '         -d \'{"endpoint": "http://127.0.0.1:<port>/<path>"}\'',
+            f"    every event so far: curl -s {topic.admin_url}/events --cacert {emulator.ca_pem_path}",
+        ]
+        if topic is not None
+        else []
+    )
     print(
         "\n".join(
             [
@@ -336,6 +352,7 @@ def _print_banner(host: DevHost, emulator: AcsEmulator, blob_port: int, table_po
                 f"  Azurite       blob :{blob_port}  table :{table_port}",
                 "  Event Grid    the emulator posts RecordingFileStatusUpdated, CallStarted and CallEnded"
                 " to the app's webhook",
+                *events,
                 "",
                 *host.describe(),
                 "",

@@ -20,6 +20,8 @@ param archiveRetentionDays int
 param deadLetterContainerName string
 @description('Ask ACS\'s preview result API for the files of an Overdue recording (ARCHIVE_RECOVER_MISSING_EVENTS).')
 param recoverMissingEvents bool = false
+@description('The lifecycle events\' Event Grid topic endpoint (EVENT_GRID_TOPIC_ENDPOINT); the app sends with its identity.')
+param eventTopicEndpoint string
 param acsEndpoint string
 param acsImmutableResourceId string
 param pythonVersion string
@@ -79,12 +81,15 @@ var appSettings = {
   ARCHIVE_OVERDUE_AFTER_MINUTES: '30'
   ARCHIVE_RECOVER_MISSING_EVENTS: string(recoverMissingEvents)
   EVENT_GRID_DEAD_LETTER_CONTAINER: deadLetterContainerName
+  // Lifecycle events (README "Lifecycle events"): CloudEvents to this topic, by the identity.
+  EVENT_GRID_TOPIC_ENDPOINT: eventTopicEndpoint
 }
 
 // Timer schedules (NCRONTAB, UTC), read by the Functions host from %SETTING% in the trigger.
 var scheduleSettings = {
   ARCHIVE_WATCH_SCHEDULE: '0 */5 * * * *'
   DEAD_LETTER_REPLAY_SCHEDULE: '0 */10 * * * *'
+  LIFECYCLE_EVENTS_SCHEDULE: '0 */1 * * * *'
 }
 
 // Only for a separate archive account; otherwise the app uses the host's AzureWebJobsStorage__* above.

@@ -48,3 +48,5 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 output componentName string = component.name
+output componentId string = component.id
+output workspaceId string = workspace.id

@@ -5,8 +5,10 @@ orchestrator (shared.archive.orchestration) decides; these do, and say what happ
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Final
 
+from shared import telemetry
 from shared.archive.model import ArchivedChunk, ChunkAttempt, ChunkTask, Manifest
 from shared.archive.records import record_manifest
 from shared.archive.source_deletion import delete_source_copy
@@ -29,20 +31,30 @@ def archive_chunk_activity(settings: Settings, payload: object) -> dict[str, Any
     fan-in and hide its siblings' answers. The orchestrator retries what failed."""
     task = ChunkTask.from_json(payload)
     index = task.chunk.index
+    started = time.perf_counter()
     try:
-        outcome = archive_chunk(
-            task,
-            acs=call_automation_client(settings.acs),
-            container=archive_container(settings),
-            options=TRANSFER_OPTIONS,
-        )
+        with telemetry.span(
+            telemetry.CHUNK_SPAN, recording_id=task.recording_id, instance_id=task.instance_id, chunk=index
+        ):
+            outcome = archive_chunk(
+                task,
+                acs=call_automation_client(settings.acs),
+                container=archive_container(settings),
+                options=TRANSFER_OPTIONS,
+            )
     except Exception as error:
         gone = isinstance(error, DownloadRefusedError) and error.status_code in GONE
         reason = short_error(f"{type(error).__name__}: {error}")
         release_frames(error)
         _LOG.warning("Chunk %s not archived (%s): %s", index, "gone at ACS" if gone else "will retry", reason)
+        telemetry.record_chunk(time.perf_counter() - started, "gone" if gone else "failed")
         return ChunkAttempt(index, error=reason, gone=gone).to_json()
     archived = outcome.archived
+    telemetry.record_chunk(
+        time.perf_counter() - started,
+        "skipped" if outcome.skipped else "archived",
+        size=0 if outcome.skipped else archived.size,
+    )
     _LOG.info(
         "Chunk %s archived: %s bytes%s%s",
         index,

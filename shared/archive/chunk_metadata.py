@@ -39,6 +39,18 @@ class ArchivedMetadata:
     size: int | None = None
     sha256: str | None = None
     problem: MetadataProblem | None = None
+    duration_ms: int | None = None  # the document's `chunkDuration`, when it says
+
+
+def chunk_duration_ms(body: bytes) -> int | None:
+    """`chunkDuration` (milliseconds, as captured: 23820 for a 24 s chunk) of a metadata document,
+    or None when it is not JSON or has none (ACS does not document it as required)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    value = document.get("chunkDuration") if isinstance(document, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def archive_metadata(
@@ -66,15 +78,19 @@ def archive_metadata(
     if not is_json:
         _LOG.warning("chunk %d: its metadata document is not JSON; kept as received", chunk.index)
     digest = hashlib.sha256(body).hexdigest()
+    duration = chunk_duration_ms(body)
+    blob_metadata = {"sha256": digest, "size": str(len(body))}
+    if duration is not None:
+        blob_metadata["duration_ms"] = str(duration)
     with contextlib.suppress(ResourceExistsError):  # stored by a concurrent attempt; it never changes
         container.upload_blob(
             name,
             body,
             overwrite=False,
-            metadata={"sha256": digest, "size": str(len(body))},
+            metadata=blob_metadata,
             content_settings=_content_settings("application/json" if is_json else "application/octet-stream"),
         )
-    return ArchivedMetadata(name, len(body), digest, None if is_json else "notJson")
+    return ArchivedMetadata(name, len(body), digest, None if is_json else "notJson", duration)
 
 
 def _stored(
@@ -86,7 +102,14 @@ def _stored(
         release_frames(error)
         return None
     metadata = properties.metadata or {}
-    return ArchivedMetadata(name, int(properties.size), metadata.get("sha256"), problem)
+    duration = metadata.get("duration_ms")
+    return ArchivedMetadata(
+        name,
+        int(properties.size),
+        metadata.get("sha256"),
+        problem,
+        int(duration) if duration and duration.isdigit() else None,
+    )
 
 
 def _download(acs: CallAutomationClient, chunk: ChunkJob, retries: Retries) -> bytes:

@@ -84,6 +84,7 @@ class ArchivedChunk(Wire):
     metadata_size: int | None = None
     metadata_sha256: str | None = None
     metadata_problem: MetadataProblem | None = None
+    duration_ms: int | None = None  # the metadata document's `chunkDuration`, when it gives one
 
     @property
     def source_deletable(self) -> bool:
@@ -98,6 +99,12 @@ class ChunkTask(Wire):
     chunk: ChunkJob
     prefix: str
     format_hint: str | None
+    recording_id: str | None = None  # for telemetry only (a payload of an older run has none)
+
+    @property
+    def instance_id(self) -> str:
+        """The archive's orchestration id, from the prefix's last part (the recording key)."""
+        return instance_id_of_key(self.prefix.rsplit("/", 1)[-1])
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,10 @@ class ChunkBatch(Wire):
     chunks: tuple[ChunkJob, ...]
     prefix: str
     format_hint: str | None
+    recording_id: str | None = None
 
     def tasks(self) -> list[ChunkTask]:
-        return [ChunkTask(chunk, self.prefix, self.format_hint) for chunk in self.chunks]
+        return [ChunkTask(chunk, self.prefix, self.format_hint, self.recording_id) for chunk in self.chunks]
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def _passes(
     for number in range(PASSES):
         if number:
             yield context.create_timer(context.current_utc_datetime + timedelta(seconds=PASS_GAP_S))
-        batch = ChunkBatch(tuple(todo), run.job.prefix, run.job.format_hint)
+        batch = ChunkBatch(tuple(todo), run.job.prefix, run.job.format_hint, run.job.recording_id)
         if len(todo) <= BATCH_CHUNKS:
             found = yield from _one_pass(context, batch)
         else:
@@ -168,7 +168,7 @@ def _one_pass_in_batches(
     each pass and round), so no child ever collides with an earlier one."""
     chunks = batch.chunks
     parts = [
-        ChunkBatch(chunks[first : first + BATCH_CHUNKS], batch.prefix, batch.format_hint)
+        ChunkBatch(chunks[first : first + BATCH_CHUNKS], batch.prefix, batch.format_hint, batch.recording_id)
         for first in range(0, len(chunks), BATCH_CHUNKS)
     ]
     run_tag = str(context.new_uuid())[:8]

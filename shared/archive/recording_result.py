@@ -25,6 +25,7 @@ from urllib.parse import quote
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, map_error
 from azure.core.rest import HttpRequest, HttpResponse
 
+from shared import telemetry
 from shared.archive.events import EVENT_TYPE
 from shared.archive.intake import DeliveredEvent
 from shared.clients import call_automation_client
@@ -78,7 +79,8 @@ def read_recording_result(acs: AcsConnection, recording_id: str) -> object | Non
         params={"api-version": PREVIEW_API_VERSION},
         headers={"Accept": "application/json"},
     )
-    response = generated_client(call_automation_client(acs)).send_request(request)
+    with telemetry.span(f"{telemetry.ACS_CALL}.get_recording_result", recording_id=recording_id):
+        response = generated_client(call_automation_client(acs)).send_request(request)
     if response.status_code == 404:
         return None
     if response.status_code != 200:

@@ -4,7 +4,9 @@ The recording wing's catalog (shared.recording.catalog) owns the entity and its 
 update; the archive's fields are written here, through `Catalog.update`, and read back typed.
 Every status write goes through the lifecycle (shared.archive.states.may_become), read and
 written under one ETag: a late, duplicate or racing writer cannot move a recording backwards, and
-`Expired` is final. The manifest and the job themselves are blobs (shared.archive.store).
+`Expired` is final. The lifecycle events a change makes (shared.archive.lifecycle_events) are kept
+in the same transaction (shared.events.outbox). The manifest and the job themselves are blobs
+(shared.archive.store).
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
+from shared.archive.lifecycle_events import announcements
 from shared.archive.model import ArchiveJob, ArchiveSummary, Manifest
 from shared.archive.states import IN_FLIGHT_STATUSES, ArchiveStatus, may_become
 from shared.archive.store import read_job, read_manifest, write_job, write_manifest
 from shared.errors import STORAGE, ApiError, not_found, upstream
+from shared.events.catalogue import Announcement
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
+from shared.times import as_utc, parse_time
 
 _LOG = logging.getLogger(__name__)
 _SUMMARY: Final = "archive"  # the summary, as JSON (shown as the catalog entry's `archive`)
@@ -65,14 +70,24 @@ def _apply(
     *,
     created_at: str | None = None,
     extra: dict[str, Any] | None = None,
+    manifest: Manifest | None = None,
+    stopped_at: str | None = None,
 ) -> bool:
-    """Write the summary `change` makes of the current one (None: nothing to write)."""
+    """Write the summary `change` makes of the current one (None: nothing to write), with the
+    lifecycle events the move makes."""
 
     def fields(entity: dict[str, Any]) -> dict[str, Any]:
         new = change(summary_of(entity))
         return {**summary_fields(new), **(extra or {})} if new is not None else {}
 
-    return catalog(settings).update(recording_id, fields, created_at=created_at)
+    def announce(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Announcement]:
+        new = summary_of(after)
+        if new is None:
+            return []
+        old = summary_of(before)
+        return announcements(recording_id, old, new, manifest=manifest, stopped_at=stopped_at)
+
+    return catalog(settings).update(recording_id, fields, created_at=created_at, announce=announce)
 
 
 def expect_files(settings: Settings, recording_id: str, at: datetime) -> bool:
@@ -128,10 +143,24 @@ def claim_archive(settings: Settings, job: ArchiveJob, at: datetime) -> bool:
         return moved(current, archiving)
 
     job_field = {_JOB: job.event_blob_name}
-    if _apply(settings, job.recording_id, claim, created_at=job.start_time, extra=job_field):
+    stopped = _stopped_at(job)
+    if _apply(
+        settings, job.recording_id, claim, created_at=job.start_time, extra=job_field, stopped_at=stopped
+    ):
         return True
     summary = archive_summary(settings, job.recording_id)
     return summary is not None and summary.status in IN_FLIGHT_STATUSES
+
+
+def _stopped_at(job: ArchiveJob) -> str | None:
+    """When the recording stopped, as its file event tells it: start time plus duration."""
+    if job.duration_ms is None:
+        return None
+    try:
+        start = as_utc(parse_time(job.start_time))
+    except ValueError:
+        return None
+    return (start + timedelta(milliseconds=job.duration_ms)).isoformat()
 
 
 def record_manifest(settings: Settings, manifest: Manifest) -> bool:
@@ -151,6 +180,7 @@ def record_manifest(settings: Settings, manifest: Manifest) -> bool:
         manifest.recording_id,
         lambda current: moved(current, new),
         created_at=manifest.recording_start_time or None,
+        manifest=manifest,
     )
     if not written:
         current = archive_summary(settings, manifest.recording_id)

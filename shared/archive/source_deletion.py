@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from shared import telemetry
 from shared.archive.model import ArchivedChunk
 from shared.archive.records import archive_summary, no_archive, record_manifest, recording_manifest
 from shared.archive.states import RETIRED
@@ -50,7 +51,8 @@ def delete_source_copy(settings: Settings, chunk: ArchivedChunk) -> Deletion:
     if not chunk.sha256 or archived_blob_problem(settings, chunk) is not None:
         return "refused"
     try:
-        call_automation_client(settings.acs).delete_recording(location)
+        with telemetry.span(f"{telemetry.ACS_CALL}.delete_recording", chunk=chunk.index):
+            call_automation_client(settings.acs).delete_recording(location)
     except ResourceNotFoundError:
         return "alreadyGone"
     return "deleted"

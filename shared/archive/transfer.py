@@ -132,6 +132,7 @@ def archive_chunk(
         metadata_size=metadata.size,
         metadata_sha256=metadata.sha256,
         metadata_problem=metadata.problem,
+        duration_ms=metadata.duration_ms,
     )
     return ChunkOutcome(archived, skipped=existing is not None, reused_blocks=reused)
 

@@ -27,7 +27,9 @@ from typing import Any, Final
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from shared import telemetry
 from shared.archive.durable import DurableClient
+from shared.archive.health import attention_totals
 from shared.archive.records import expect_files, mark_overdue
 from shared.archive.recovery import RecoveryReport, recover_overdue
 from shared.archive.states import ArchiveStatus
@@ -52,11 +54,19 @@ class WatchReport:
 
 
 def watch_archives(settings: Settings, now: datetime) -> WatchReport:
-    """Steps 1 and 2 above (catalog and ACS reads only: no archive is started)."""
+    """Steps 1 and 2 above (catalog and ACS reads only: no archive is started); then, with telemetry
+    on, how many recordings need attention now (one range read of each status's index partition)."""
     report = WatchReport()
     _call_out_overdue(settings, now, report)
     _notice_unseen_stops(settings, now, report)
+    if telemetry.enabled():
+        telemetry.record_attention(attention_counts(settings))
     return report
+
+
+def attention_counts(settings: Settings) -> dict[str, int]:
+    """How many recordings are Overdue, Retrying and Lost now (the health route's totals)."""
+    return attention_totals(catalog(settings))
 
 
 async def watch_and_recover(settings: Settings, client: DurableClient, now: datetime) -> WatchReport:
@@ -106,7 +116,8 @@ def _notice_unseen_stops(settings: Settings, now: datetime, report: WatchReport)
     for entry in candidates:
         recording_id = str(entry["recordingId"])
         try:
-            client.get_recording_properties(recording_id)
+            with telemetry.span(f"{telemetry.ACS_CALL}.get_recording_properties", recording_id=recording_id):
+                client.get_recording_properties(recording_id)
             entries.update(recording_id, lambda _: {_CHECKED: now.isoformat()}, create=False)  # paused
         except ResourceNotFoundError:
             stopped = _inactive_since(entry, now)

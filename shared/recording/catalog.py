@@ -17,14 +17,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
+from shared import telemetry
+from shared.events.catalogue import Announcement, EventType
+from shared.events.observed import observed
+from shared.events.outbox import SEQUENCE_FIELD, Outbox, hint_row
 from shared.recording.callback_events import RecordingCallbackEvent
 from shared.recording.catalog_index import (
     MAX_PAGE_SIZE,
@@ -42,6 +46,8 @@ if TYPE_CHECKING:
 MAX_STATE_CHANGES: Final = 200
 _ATTEMPTS: Final = 8
 _RECORDING_ROW: Final = "recording"
+# What the entity's writer decides to tell (shared.events), from the entity before and after its change.
+Announce = Callable[[dict[str, Any] | None, dict[str, Any]], Sequence[Announcement]]
 
 
 def _key(value: str) -> str:
@@ -83,6 +89,26 @@ def started_entity(started: StartedRecording) -> dict[str, Any]:
         "stateChanges": "[]",
         "policyRule": started.policy_rule,
     }
+
+
+def started_announcement(started: StartedRecording) -> Announcement:
+    """`CallRecording.Recording.Started`: the one place both ways of starting (our route, a call
+    policy) announce a start, since both record it here."""
+    options = started.options
+    data: dict[str, Any] = {
+        "state": started.state,
+        "kind": started.kind,
+        "call": {"kind": options.call.kind, "id": options.call.id},
+    }
+    for key, value in (
+        ("content", options.content),
+        ("channel", options.channel),
+        ("format", options.format),
+        ("pauseOnStart", options.pause_on_start),
+    ):
+        if value is not None:
+            data[key] = value
+    return Announcement(EventType.RECORDING_STARTED, started.at.isoformat(), data)
 
 
 def apply_event(entity: dict[str, Any] | None, event: RecordingCallbackEvent) -> dict[str, Any] | None:
@@ -198,47 +224,40 @@ class Catalog:
     """Reads and writes catalog entities; every write is conditional, so none is lost. After each write
     the entity's index rows (shared/recording/catalog_index.py) are brought in line with it."""
 
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, outbox: Outbox | None = None) -> None:
         self._table = table
+        self._outbox = outbox  # None: no topic, so no event is kept (lifecycle records are still logged)
 
     def record_started(self, started: StartedRecording) -> None:
         entity = started_entity(started)
-        for _ in range(_ATTEMPTS):
-            existing = self.read(started.recording_id)
-            if existing is None:
-                try:
-                    self._table.create_entity(_clean(entity))
-                except ResourceExistsError:
+        announced = (started_announcement(started),)
+        with telemetry.span(telemetry.CATALOG_WRITE, recording_id=started.recording_id, change="started"):
+            for _ in range(_ATTEMPTS):
+                existing = self.read(started.recording_id)
+                if existing is None:
+                    if self._commit(None, entity, announced):
+                        return
                     continue
-                self._reindex(None, entity)
-                break
-            # A callback got here first: keep all it wrote, add what only the start knows.
-            start_only = {
-                k: entity[k] for k in ("callLocatorKind", "callLocatorId", "kind", "options", "policyRule")
-            }
-            merged = {**existing, **start_only}
-            merged["serverCallId"] = existing.get("serverCallId") or entity["serverCallId"]
-            if self._replace(merged, existing):
-                self._reindex(existing, merged)
-                break
-        else:
-            raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
+                # A callback got here first: keep all it wrote, add what only the start knows.
+                start_only = {
+                    k: entity[k]
+                    for k in ("callLocatorKind", "callLocatorId", "kind", "options", "policyRule")
+                }
+                merged = {**existing, **start_only}
+                merged["serverCallId"] = existing.get("serverCallId") or entity["serverCallId"]
+                if self._commit(existing, merged, () if existing.get("options") else announced):
+                    return
+        raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
 
     def apply(self, event: RecordingCallbackEvent) -> None:
-        for _ in range(_ATTEMPTS):
-            existing = self.read(event.recording_id)
-            updated = apply_event(existing, event)
-            if updated is None:
-                return
-            if existing is None:
-                try:
-                    self._table.create_entity(_clean(updated))
-                except ResourceExistsError:
-                    continue
-            elif not self._replace(updated, existing):
-                continue
-            self._reindex(existing, updated)
-            return
+        with telemetry.span(telemetry.CATALOG_WRITE, recording_id=event.recording_id, change="callback"):
+            for _ in range(_ATTEMPTS):
+                existing = self.read(event.recording_id)
+                updated = apply_event(existing, event)
+                if updated is None:
+                    return
+                if self._commit(existing, updated, ()):
+                    return
         raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
 
     def update(
@@ -248,41 +267,40 @@ class Catalog:
         *,
         created_at: str | None = None,
         create: bool = True,
+        announce: Announce | None = None,
     ) -> bool:
         """Set the fields `change(entity)` returns, conditionally (ETag), retried on a concurrent write;
         `change` sees the entity as it is now and returns nothing when there is nothing to do. An
-        unknown recording is created dated `created_at`, unless `create` is off. True if written."""
-        for _ in range(_ATTEMPTS):
-            existing = self.read(recording_id)
-            if existing is None:
-                if not create:
-                    return False
-                fresh = {
-                    "PartitionKey": recording_partition(recording_id),
-                    "RowKey": _RECORDING_ROW,
-                    "recordingId": recording_id,
-                    "stateChanges": "[]",
-                    **({"createdAt": created_at} if created_at else {}),
-                }
-                fields = change(fresh)
-                if not fields:
-                    return False
-                fresh.update(fields)
-                try:
-                    self._table.create_entity(_clean(fresh))
-                except ResourceExistsError:
-                    continue
-                self._reindex(None, fresh)
-                return True
-            fields = change(existing)
-            if not fields:
-                return False
-            updated = {**existing, **fields}
-            if not updated.get("createdAt") and created_at:
-                updated["createdAt"] = created_at
-            if self._replace(updated, existing):
-                self._reindex(existing, updated)
-                return True
+        unknown recording is created dated `created_at`, unless `create` is off. True if written.
+        `announce(before, after)` names the lifecycle events the change makes: they are kept in the
+        same transaction as the change (shared.events.outbox), so one is never without the other."""
+        with telemetry.span(telemetry.CATALOG_WRITE, recording_id=recording_id, change="update"):
+            for _ in range(_ATTEMPTS):
+                existing = self.read(recording_id)
+                if existing is None:
+                    if not create:
+                        return False
+                    fresh = {
+                        "PartitionKey": recording_partition(recording_id),
+                        "RowKey": _RECORDING_ROW,
+                        "recordingId": recording_id,
+                        "stateChanges": "[]",
+                        **({"createdAt": created_at} if created_at else {}),
+                    }
+                    fields = change(fresh)
+                    if not fields:
+                        return False
+                    updated = {**fresh, **fields}
+                else:
+                    fields = change(existing)
+                    if not fields:
+                        return False
+                    updated = {**existing, **fields}
+                    if not updated.get("createdAt") and created_at:
+                        updated["createdAt"] = created_at
+                announced = announce(existing, updated) if announce else ()
+                if self._commit(existing, updated, announced):
+                    return True
         raise ResourceModifiedError("catalog entity kept changing; giving up after retries")
 
     def get(self, recording_id: str) -> dict[str, Any] | None:
@@ -387,6 +405,74 @@ class Catalog:
         return read_entity(
             self._table, (recording_partition(recording_id), _RECORDING_ROW), "recordingId", recording_id
         )
+
+    def _commit(
+        self, existing: dict[str, Any] | None, updated: dict[str, Any], announced: Sequence[Announcement]
+    ) -> bool:
+        """Create `updated` (no `existing`) or replace `existing` with it under its ETag, with the outbox
+        rows of `announced` in the same transaction; then its index rows, and the lifecycle records.
+        False when another writer got there first (the caller reads again and retries)."""
+        recording_id = str(updated["recordingId"])
+        outbox = self._outbox if announced else None
+        if outbox is None:
+            written = self._create(updated) if existing is None else self._replace(updated, existing)
+        else:
+            written = self._commit_with_events(existing, updated, announced, outbox)
+        if not written:
+            return False
+        self._reindex(existing, updated)
+        observed(recording_id, announced)
+        if outbox is not None:
+            outbox.on_written(recording_partition(recording_id))
+        return True
+
+    def _commit_with_events(
+        self,
+        existing: dict[str, Any] | None,
+        updated: dict[str, Any],
+        announced: Sequence[Announcement],
+        outbox: Outbox,
+    ) -> bool:
+        from azure.data.tables import TableTransactionError, UpdateMode
+
+        recording_id = str(updated["recordingId"])
+        partition = recording_partition(recording_id)
+        first = int((existing or {}).get(SEQUENCE_FIELD) or 0) + 1
+        rows = outbox.rows(partition, recording_id, first, announced)
+        updated[SEQUENCE_FIELD] = first + len(rows) - 1
+        # The hint first: once the transaction commits, the timer can always find its rows.
+        self._table.upsert_entity(hint_row(partition, recording_id, datetime.now(UTC)))
+        entity = _clean(updated)
+        operations: list[Any] = (
+            [("create", entity)]
+            if existing is None
+            else [
+                (
+                    "update",
+                    entity,
+                    {
+                        "mode": UpdateMode.REPLACE,
+                        "etag": existing["__etag"],
+                        "match_condition": MatchConditions.IfNotModified,
+                    },
+                )
+            ]
+        )
+        operations += [("create", row) for row in rows]
+        try:
+            self._table.submit_transaction(operations)
+        except TableTransactionError as error:
+            if error.status_code in (404, 409, 412):  # moved, created or changed meanwhile: read again
+                return False
+            raise
+        return True
+
+    def _create(self, entity: dict[str, Any]) -> bool:
+        try:
+            self._table.create_entity(_clean(entity))
+        except ResourceExistsError:
+            return False
+        return True
 
     def _replace(self, updated: dict[str, Any], existing: dict[str, Any]) -> bool:
         return replace_unchanged(self._table, updated, existing["__etag"])

@@ -16,6 +16,7 @@ from azure.core.exceptions import AzureError
 
 from shared.clients import table_client
 from shared.errors import STORAGE, ApiError, upstream
+from shared.events.publisher import outbox_for
 from shared.recording.call_records import call_entry
 from shared.recording.catalog import Catalog, StartedRecording
 from shared.recording.catalog_index import MAX_PAGE_SIZE, CatalogQuery, parse_query
@@ -25,8 +26,9 @@ _LOG = logging.getLogger(__name__)
 
 
 def catalog(settings: Settings) -> Catalog:
-    """The catalog over the worker's cached table client (shared.clients)."""
-    return Catalog(table_client(settings.storage, settings.catalog_table))
+    """The catalog over the worker's cached table client (shared.clients), keeping lifecycle events for
+    the topic when one is configured (shared.events)."""
+    return Catalog(table_client(settings.storage, settings.catalog_table), outbox_for(settings))
 
 
 def record_started(settings: Settings, started: StartedRecording) -> None:

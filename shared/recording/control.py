@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from shared import telemetry
 from shared.clients import call_automation_client
 from shared.errors import ACS, ApiError, not_found, upstream
 from shared.recording.catalog import StartedRecording
@@ -38,6 +39,10 @@ class Repeatability:
         }
 
 
+def _acs_span(operation: str, recording_id: str) -> AbstractContextManager[None]:
+    return telemetry.span(f"{telemetry.ACS_CALL}.{operation}", recording_id=recording_id)
+
+
 class RecordingControl:
     """Start, inspect, pause, resume and stop recordings on ACS."""
 
@@ -59,7 +64,7 @@ class RecordingControl:
         if repeatability is not None:
             kwargs["headers"] = repeatability.headers()
         try:
-            with upstream(ACS):
+            with upstream(ACS), telemetry.span(f"{telemetry.ACS_CALL}.start_recording"):
                 result = self._client.start_recording(**kwargs)
         except ApiError as error:
             if error.status != HTTPStatus.NOT_FOUND:
@@ -82,7 +87,7 @@ class RecordingControl:
         return started
 
     def properties(self, recording_id: str) -> dict[str, Any]:
-        with upstream(ACS):
+        with upstream(ACS), _acs_span("get_recording_properties", recording_id):
             result = self._client.get_recording_properties(recording_id)
         return {
             "recordingId": result.recording_id,
@@ -103,15 +108,27 @@ class RecordingControl:
         return {**live, "catalog": entry}
 
     def pause(self, recording_id: str) -> None:
-        with self._stopped_is_a_conflict(recording_id, "paused"), upstream(ACS):
+        with (
+            self._stopped_is_a_conflict(recording_id, "paused"),
+            upstream(ACS),
+            _acs_span("pause_recording", recording_id),
+        ):
             self._client.pause_recording(recording_id)
 
     def resume(self, recording_id: str) -> None:
-        with self._stopped_is_a_conflict(recording_id, "resumed"), upstream(ACS):
+        with (
+            self._stopped_is_a_conflict(recording_id, "resumed"),
+            upstream(ACS),
+            _acs_span("resume_recording", recording_id),
+        ):
             self._client.resume_recording(recording_id)
 
     def stop(self, recording_id: str) -> None:
-        with self._stopped_is_a_conflict(recording_id, "stopped again"), upstream(ACS):
+        with (
+            self._stopped_is_a_conflict(recording_id, "stopped again"),
+            upstream(ACS),
+            _acs_span("stop_recording", recording_id),
+        ):
             self._client.stop_recording(recording_id)
 
     @contextmanager

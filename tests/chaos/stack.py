@@ -30,6 +30,7 @@ from devtools.azurite import AzuriteServer
 from devtools.ports import free_port
 from shared.archive.blob_layout import event_blob_name
 from tests.chaos.host_process import HostProcess
+from tests.support.secret_scan import telemetry_files
 
 EVENT_FUNCTION = "on_acs_event"
 PARTICIPANTS = [f"8:acs:chaos-resource_0000002a-0000-0000-0000-00000000000{i}" for i in (1, 2)]
@@ -81,6 +82,7 @@ class ChaosStack:
         self.http.trust_env = False
         self.container_name = ""
         self.host: HostProcess | None = None
+        self.telemetry_read: set[tuple[str, str]] = set()
 
     # -- the host
     def start_host(self, scenario: str, **overrides: str) -> HostProcess:
@@ -104,6 +106,9 @@ class ChaosStack:
             "SSL_CERT_FILE": str(self.bundle),
             "ARCHIVE_WATCH_SCHEDULE": "0 */5 * * * *",
             "DEAD_LETTER_REPLAY_SCHEDULE": "0 */10 * * * *",
+            "LIFECYCLE_EVENTS_SCHEDULE": "0 */1 * * * *",
+            # the app's telemetry to files (devtools/telemetry_files.py): scanned like every capture
+            "DEVHOST_TELEMETRY_DIR": str(self.telemetry_dir(scenario)),
             **overrides,
         }
         self.host = HostProcess(
@@ -116,11 +121,18 @@ class ChaosStack:
         self.emulator.add_event_webhook(webhook, validate=True)
         return self.host
 
+    def telemetry_dir(self, scenario: str) -> Path:
+        return self.workdir / "telemetry" / scenario
+
     def stop_host(self) -> None:
         if self.host is not None:
             self.host.stop()
             for log in self.host.logs:
                 self.captures.add(f"host log {log.name}", log.read_text(errors="replace"))
+            for source, text in telemetry_files(self.telemetry_dir(self.host.name)):
+                if (self.host.name, source) not in self.telemetry_read:  # a host's later life: only new files
+                    self.telemetry_read.add((self.host.name, source))
+                    self.captures.add(f"{self.host.name}: {source}", text)
             self.host = None
 
     @property

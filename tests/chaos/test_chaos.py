@@ -117,6 +117,9 @@ def test_the_secret_scan_read_every_host_log_and_what_every_recording_left(
     assert sum(log.count("Executed 'Functions.") for log in host_logs) >= 50
     assert sum(1 for source in sources if source.endswith("manifest.json")) >= 10
     assert any("request to ACS" in source for source in sources)
+    telemetry = "\n".join(text for source, text in corpus if ": telemetry " in source)
+    assert '"name": "archive.chunk"' in telemetry  # the app's exported spans were scanned too
+    assert "recordings.archive.bytes" in telemetry
     text = "\n".join(text for _, text in corpus)
     everything = fault_run.recordings + azurite_run.recordings + sigkill_run.recordings
     assert all(recording_id in text for recording_id in everything)

@@ -84,8 +84,14 @@ def function_key() -> str:
 
 
 @pytest.fixture(scope="package")
+def telemetry_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the app's worker writes its telemetry (devtools/telemetry_files.py), scanned at the end."""
+    return tmp_path_factory.mktemp("telemetry")
+
+
+@pytest.fixture(scope="package")
 def hostile_stack(
-    azurite: Azurite, emulator: AcsEmulator, stack_logs: LogCorpus, function_key: str
+    azurite: Azurite, emulator: AcsEmulator, stack_logs: LogCorpus, function_key: str, telemetry_dir: Path
 ) -> Iterator[LocalStack]:
     """The app on the local host with its Durable engine, configured as `app_settings` does."""
     with pytest.MonkeyPatch.context() as env, ExitStack() as cleanup:
@@ -99,6 +105,7 @@ def hostile_stack(
             "ACS_RESOURCE_ID": emulator.resource_id,
             "ACS_OPENID_CONFIGURATION_URL": emulator.openid_configuration_url,
             "RECORDING_STATE_CALLBACK_URL": receiver.url,
+            "DEVHOST_TELEMETRY_DIR": str(telemetry_dir),
         }
         for name, value in settings.items():
             env.setenv(name, value)

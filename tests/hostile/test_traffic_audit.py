@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ from tests.hostile.capture import EVENT_GRID_ROUTE, LogCorpus, Traffic
 from tests.hostile.conftest import account_key, whole_folder_selected
 from tests.hostile.trap import Trap
 from tests.support.local_stack import LocalStack
-from tests.support.secret_scan import scan_all
+from tests.support.secret_scan import scan_all, telemetry_files
 
 MIN_REQUESTS = 1000
 MIN_PER_OPERATION = 50
@@ -121,9 +122,12 @@ def test_no_response_or_log_line_carries_a_credential(
     function_key: str,
     tokens: Tokens,
     hostile_stack: LocalStack,
+    telemetry_dir: Path,
 ) -> None:
     logs = stack_logs.text
-    captures = [*traffic.captures, ("the stack's log", logs)]
+    exported = telemetry_files(telemetry_dir)  # what the app's worker exported: spans, metrics, records
+    assert '"name": "catalog.write"' in "".join(text for _, text in exported)
+    captures = [*traffic.captures, ("the stack's log", logs), *exported]
     # The scan must see what the suite saw: many answers, and the host's and app's own log lines.
     assert len(traffic.captures) >= MIN_REQUESTS
     assert '{"error":{"code":"InvalidCallbackToken"' in "".join(text for _, text in traffic.captures)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.support.functions import invoke
+from tests.support.loopback_server import loopback_server
 
 FUNCTION = "recording_state_callback"
 
@@ -64,12 +64,6 @@ def callback_receiver(function_key: str = "test-key") -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_port}/api/callbacks/recording-state?code={function_key}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(Handler) as base:
+        receiver.url = f"{base}/api/callbacks/recording-state?code={function_key}"
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()

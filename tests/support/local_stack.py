@@ -18,6 +18,7 @@ from devtools.demo import Stack
 from devtools.devhost import DevHost
 from devtools.devhost.durable import durable_engine
 from devtools.durable import DurableEngine
+from devtools.event_grid import LocalTopic
 from devtools.pyworker.channel import WorkerProcess
 from devtools.stack.__main__ import timer_schedules
 from shared.settings import Settings
@@ -54,9 +55,16 @@ class LocalStack:
     """The app on the local host with its Durable engine; can be restarted like a crashed host."""
 
     def __init__(
-        self, azurite: Azurite, emulator: AcsEmulator, settings: Settings, *, function_key: str = KEY
+        self,
+        azurite: Azurite,
+        emulator: AcsEmulator,
+        settings: Settings,
+        *,
+        function_key: str = KEY,
+        topic: LocalTopic | None = None,
     ) -> None:
         self.azurite, self.emulator, self.settings = azurite, emulator, settings
+        self.topic = topic  # the lifecycle events' topic, when the app's settings name it
         self.function_key = function_key
         self.table = f"e2e{uuid.uuid4().hex[:12]}"
         self.engine: DurableEngine | None = None
@@ -107,5 +115,6 @@ class LocalStack:
                 "emulatorCa": self.emulator.ca_pem_path,
                 "storage": self.azurite.connection_string,
                 "container": self.settings.archive_container,
+                **({"eventTopicAdmin": self.topic.admin_url} if self.topic else {}),
             }
         )

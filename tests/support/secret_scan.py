@@ -1,4 +1,4 @@
-"""Find credentials in captured text: logs, response bodies, headers.
+"""Find credentials in captured text: logs, response bodies, headers, exported telemetry.
 
 The suites that drive the stack hard (hostile input, chaos) scan everything they captured. Two kinds
 of evidence count: the exact secret values the test knows (access keys, function keys, account
@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("account key in a connection string", re.compile(r"AccountKey=[A-Za-z0-9+/=]{20,}", re.IGNORECASE)),
@@ -57,3 +59,23 @@ def scan_all(captures: Iterable[tuple[str, str]], *, known: Iterable[str] = ()) 
     return [
         finding for source, text in captures for finding in find_secrets(text, source=source, known=secrets)
     ]
+
+
+def telemetry_files(directory: Path) -> list[tuple[str, str]]:
+    """The telemetry a local host's worker exported to files (devtools/telemetry_files.py), as captures."""
+    if not directory.is_dir():
+        return []
+    return [
+        (f"telemetry {path.name}", path.read_text(errors="replace"))
+        for path in sorted(directory.rglob("*.txt"))
+    ]
+
+
+def exported_telemetry(spans: Iterable[Any], metrics: Any, logs: Iterable[Any] = ()) -> list[tuple[str, str]]:
+    """What the OpenTelemetry SDK's in-memory exporters hold, as captures: every span (name, attributes,
+    events, status), the metrics data, every log record, as the SDK serializes them for export."""
+    captures = [(f"span {span.name}", span.to_json()) for span in spans]
+    if metrics is not None:
+        captures.append(("metrics", metrics.to_json()))
+    captures += [("log record", log.to_json()) for log in logs]
+    return captures

@@ -31,6 +31,7 @@ GRANTED_ROLES = {
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor (archive, dead letters)",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher (Application Insights)",
     "09976791-48a7-449e-bb21-39d1a415f350": "Communication and Email Service Owner (the ACS resource)",
+    "d5a91429-5739-47e2-a06b-3470a27159e7": "EventGrid Data Sender (the lifecycle events' topic)",
 }
 SECRET_NAME = re.compile(r"key|secret|password|connection_?string|sas|token", re.IGNORECASE)
 LIST_FUNCTION = re.compile(r"\blist[A-Z]\w*\s*\(")

@@ -21,13 +21,14 @@ UNSET_HEADING = "### Settings the template leaves unset"
 HOST_SETTINGS = {
     "AzureWebJobsStorage__queueServiceUri": "Durable's queues, by identity",
     "AzureWebJobsStorage__credential": "tells the host to use a managed identity",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING": "names the component; its key alone authorizes nothing",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "sends telemetry with the identity's Entra token",
     "AzureFunctionsJobHost__functionTimeout": "host.json's functionTimeout for Flex",
     "ARCHIVE_WATCH_SCHEDULE": "the archive watch timer's schedule (%ARCHIVE_WATCH_SCHEDULE% in its trigger)",
     "DEAD_LETTER_REPLAY_SCHEDULE": "the dead-letter replay timer's schedule (%DEAD_LETTER_REPLAY_SCHEDULE%)",
+    "LIFECYCLE_EVENTS_SCHEDULE": "the lifecycle events' retry timer's schedule (%LIFECYCLE_EVENTS_SCHEDULE%)",
 }
-# The one app setting whose name says "connection string" and why it is not a secret here.
+# The one app setting whose name says "connection string" and why it is not a secret here: it names the
+# component, and its key alone authorizes nothing (local auth is off; the app sends with its identity).
 NOT_A_SECRET = {"APPLICATIONINSIGHTS_CONNECTION_STRING"}
 
 

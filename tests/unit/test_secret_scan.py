@@ -63,3 +63,34 @@ def test_a_finding_names_the_place_but_never_the_secret() -> None:
 
     assert str(finding) == "known secret value in response 17 at offset 4"
     assert ACCOUNT_KEY not in str(finding)
+
+
+def test_exported_telemetry_is_scanned_attributes_events_and_records_alike() -> None:
+    """A SAS in a span attribute, a key in a span event, a token in a log record: each is found."""
+    import logging
+
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from tests.support.secret_scan import exported_telemetry
+
+    spans, logs = InMemorySpanExporter(), InMemoryLogRecordExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    with tracer_provider.get_tracer("t").start_as_current_span(
+        "download",
+        attributes={"url.full": "https://a.blob.core.windows.net/c/b?sv=1&sig=abcdefabcdef0123456789"},
+    ) as span:
+        span.add_event("retry", {"note": "AccountKey=" + "k" * 40})
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    logger = logging.getLogger("test.secret_scan.telemetry")
+    logger.addHandler(LoggingHandler(logger_provider=logger_provider))
+    logger.warning("sent", extra={"header": "Bearer " + "t" * 30})
+    captures = exported_telemetry(spans.get_finished_spans(), None, logs.get_finished_logs())
+    kinds = {finding.kind for finding in scan_all(captures)}
+    assert kinds == {"SAS signature", "account key in a connection string", "bearer token"}

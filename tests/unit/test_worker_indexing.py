@@ -71,6 +71,7 @@ def test_the_worker_indexes_exactly_the_functions_we_declare(worker_index: Worke
         "watch_archives",
         RETRY_ORCHESTRATOR,
         "replay_dead_letters",
+        "publish_lifecycle_events",
     }
     expected |= {ARCHIVE_CHUNK, RECORD_ARCHIVE, DELETE_SOURCE_CHUNK, ATTEMPT_ACTIVITY}
     assert set(worker_index.functions) == expected
@@ -114,6 +115,13 @@ def test_the_dead_letter_replay_runs_on_the_schedule_its_setting_names_with_a_du
     trigger = _trigger(bindings)
     assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "%DEAD_LETTER_REPLAY_SCHEDULE%")
     assert {binding["type"] for binding in bindings} == {"timerTrigger", "durableClient"}
+
+
+def test_the_lifecycle_events_retry_runs_on_the_schedule_its_setting_names(worker_index: WorkerIndex) -> None:
+    bindings = worker_index.functions["publish_lifecycle_events"]
+    trigger = _trigger(bindings)
+    assert (trigger["type"], trigger["schedule"]) == ("timerTrigger", "%LIFECYCLE_EVENTS_SCHEDULE%")
+    assert {binding["type"] for binding in bindings} == {"timerTrigger"}
 
 
 def test_retention_runs_on_a_daily_ncrontab_timer(worker_index: WorkerIndex) -> None:

@@ -12,7 +12,7 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 
 from devtools.acs_emulator import AcsEmulator, Call
-from devtools.acs_emulator.entra import EntraIssuer
+from devtools.acs_emulator.entra import EVENT_GRID_AUDIENCES, EntraIssuer
 
 
 class StaticToken:
@@ -69,7 +69,22 @@ def test_the_identity_endpoint_wants_its_secret_header(emulator: AcsEmulator) ->
     assert emulator.entra.verify(answer.json()["access_token"])["aud"] == "https://communication.azure.com/"
 
 
-def test_the_identity_endpoint_issues_only_for_acs(emulator: AcsEmulator) -> None:
+def test_the_identity_endpoint_issues_for_event_grid_too_and_acs_refuses_those_tokens(
+    emulator: AcsEmulator, call: Call
+) -> None:
+    answer = requests.get(
+        emulator.identity.url,
+        params={"api-version": "2019-08-01", "resource": "https://eventgrid.azure.net"},
+        headers={"X-IDENTITY-HEADER": emulator.identity.secret},
+        timeout=5,
+    )
+    token = answer.json()["access_token"]
+    assert emulator.entra.verify(token, EVENT_GRID_AUDIENCES)["aud"] == "https://eventgrid.azure.net"
+    with pytest.raises(ClientAuthenticationError):
+        start_with(emulator, call, token)
+
+
+def test_the_identity_endpoint_issues_only_for_acs_and_event_grid(emulator: AcsEmulator) -> None:
     answer = requests.get(
         emulator.identity.url,
         params={"api-version": "2019-08-01", "resource": "https://storage.azure.com/"},

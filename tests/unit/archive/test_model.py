@@ -152,6 +152,7 @@ def test_the_stored_json_has_the_documented_keys() -> None:
     assert set(document["chunks"][0]) == {
         "index", "documentId", "blobName", "metadataBlobName", "size", "sha256", "contentType",
         "endReason", "deleteLocation", "sourceDeleted", "metadataSize", "metadataSha256", "metadataProblem",
+        "durationMs",
     }  # fmt: skip
 
 
