@@ -17,13 +17,17 @@ IDENTITY_SUITES := tests/integration/test_control_api.py tests/integration/test_
 	tests/integration/test_chunk_transfer.py tests/integration/test_archive_recovery.py \
 	tests/e2e/test_local_stack.py
 
-.PHONY: run test unit demo bench soak reliability setup run-setup clean
+.PHONY: run test unit demo env bench soak reliability setup run-setup clean
 
 run: run-setup ## Azurite + ACS emulator + the function app on http://127.0.0.1:7071 (USE_FUNC=1: func start)
 	USE_FUNC=$(USE_FUNC) $(PY) -m devtools.stack
 
 demo: run-setup ## against a running `make run` (PORT=N: the one on N; else the only one): record a call, archive it, show the blobs
 	$(PY) -m devtools.demo
+
+env: ## the running stack's addresses and key as shell variables: eval "$$(make -s env)" (PORT=N: the one on N)
+	@test -x $(PY) || { echo "error: no stack is running here: start one with make run" >&2; exit 1; }
+	@$(PY) -m devtools.demo --env
 
 bench: setup ## quick benchmarks (archive throughput and memory, cold start, control latency)
 	$(PY) -m benchmarks --quick

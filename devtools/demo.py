@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import sys
 import time
 from typing import Any
@@ -267,7 +268,20 @@ def _print_events(stack: Stack, recording_id: str, timeout: float) -> list[dict[
     return ordered
 
 
-def main() -> int:
+def shell_exports(state: dict[str, Any]) -> str:
+    """`make -s env`: the running stack's addresses and key as shell variables, for README's "Try it"."""
+    values = {
+        "API": state["api"],
+        "KEY": state["functionKey"],
+        "ACS": state["emulator"],
+        "ACS_CA": state["emulatorCa"],
+        "TOPIC": state.get("eventTopicAdmin") or "",
+    }
+    return "\n".join(f"export {name}={shlex.quote(str(value))}" for name, value in values.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    env_only = (argv if argv is not None else sys.argv[1:]) == ["--env"]
     raw = os.environ.get("PORT", "").strip()
     if raw and not re.fullmatch(r"[0-9]{1,5}", raw):
         print(f"error: PORT={raw} is not a port number", file=sys.stderr)
@@ -277,6 +291,9 @@ def main() -> int:
     except NoStackError as missing:
         print(missing, file=sys.stderr)
         return 1
+    if env_only:
+        print(shell_exports(chosen.state))
+        return 0
     try:
         stack = Stack(chosen.state)
         run(stack)
