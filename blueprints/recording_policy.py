@@ -1,4 +1,4 @@
-"""The recording policy (README: Recording by policy): its routes, and the orchestration that retries
+"""The recording policy (docs/api.md, Recording by policy): its routes, and the orchestration that retries
 a start the policy asked for and ACS did not grant (shared.recording.auto_record)."""
 
 from __future__ import annotations

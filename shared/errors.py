@@ -87,7 +87,7 @@ def bad_request(message: str, target: str | None = None, *, code: str = "Invalid
 
 
 def not_found(message: str, target: str | None = None, *, code: str) -> ApiError:
-    """A 404 with the code that says what is missing (README: error codes): RecordingNotFound,
+    """A 404 with the code that says what is missing (README, HTTP API: the error table): RecordingNotFound,
     CallNotFound, ArchiveNotFound, ChunkNotFound."""
     return ApiError(HTTPStatus.NOT_FOUND, code, message, target)
 

@@ -77,7 +77,8 @@ class TelemetrySettings:
 
 @dataclass(frozen=True)
 class ArchivePolicy:
-    """How hard the archive tries, and when a missing archive is called out (README: Nothing lost)."""
+    """How hard the archive tries, and when a missing archive is called out
+    (docs/archive.md, Nothing lost)."""
 
     retry_first_seconds: int = 30  # first wait after a round that left chunks unverified
     retry_max_seconds: int = 600  # the wait doubles up to this

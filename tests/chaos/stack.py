@@ -246,7 +246,7 @@ class ChaosStack:
     def capture_what_the_app_wrote(self, scenario: str) -> None:
         for request in self.emulator.requests:
             # Bodies are left out: a start carries the state callback URL with its function key,
-            # which ACS is meant to receive (README, Security); what is scanned is what gets logged.
+            # which ACS is meant to receive (docs/api.md, Security); what is scanned is what gets logged.
             seen = {k: v for k, v in request.to_dict().items() if k != "body"}
             self.captures.add(f"{scenario}: request to ACS {request.method}", json.dumps(seen))
         for blob in self.container.list_blobs():

@@ -180,6 +180,7 @@ def test_a_window_that_is_not_1_to_168_hours_is_a_400_naming_hours(host: DevHost
 
 
 def test_an_empty_window_is_dropped_by_the_host_and_means_the_default(host: DevHost) -> None:
-    """The Functions host drops a parameter given empty before the app runs (README: Query parameters)."""
+    """The Functions host drops a parameter given empty before the app runs
+    (docs/api.md, Query parameters)."""
     response = health(host, hours="")
     assert (response.status_code, response.json()["window"]["hours"]) == (200, 24)

@@ -1,7 +1,7 @@
 """The Bicep templates parse, hang together, and keep their security promises, with no Azure and no Bicep
 compiler: pycep-parser reads every file. No key, connection string or SAS leaves a template, storage takes
 Entra ID only, and every role assignment names the one resource it is for. (What only a real deployment
-shows is listed in the README, "Deploy to Azure".)
+shows is listed in docs/deploy.md.)
 
 The helpers here (`BICEP_FILES`, `parsed`, `resources`) are shared with the other test_infra_* modules.
 """
@@ -217,7 +217,7 @@ def test_the_function_app_runs_python_on_flex_consumption_with_no_publishing_pas
 def test_the_python_versions_offered_are_the_ones_make_test_proves() -> None:
     # The default is the Python whose worker code the e2e, chaos and hostile suites run (3.13, with
     # azure-functions-runtime pinned in requirements.txt, which Azure honours from 3.13 on); 3.11 is
-    # installed and imported by the unit and integration suites (README, Python versions).
+    # installed and imported by the unit and integration suites (docs/local-development.md, Python versions).
     version = parsed(INFRA / "main.bicep")["parameters"]["pythonVersion"]
     allowed = next(item for item in version["decorators"] if item["type"] == "allowed")["argument"]
     assert version["default"] == "3.13"

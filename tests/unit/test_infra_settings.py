@@ -1,7 +1,8 @@
-"""The template and the code cannot drift: every setting shared/settings.py reads is set by the Function App's
-app settings in infra/ or listed in the README as left unset on purpose, and every app setting the template
-sets is one the code or the Functions host reads. The names come from the code itself (its syntax tree), so a
-new setting added to the code fails here until the template or the README says what to do with it.
+"""The template and the code cannot drift: every setting shared/settings.py reads is set by the Function
+App's app settings in infra/ or listed in docs/deploy.md as left unset on purpose, and every app setting the
+template sets is one the code or the Functions host reads. The names come from the code itself (its syntax
+tree), so a new setting added to the code fails here until the template or docs/deploy.md says what to do
+with it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from tests.unit.test_infra_bicep import INFRA, REPO, SECRET_NAME, parsed
 
 SETTINGS_SOURCE = REPO / "shared" / "settings.py"
 FUNCTION_APP = INFRA / "modules" / "function-app.bicep"
-README = REPO / "README.md"
-UNSET_HEADING = "### Settings the template leaves unset"
+DEPLOY_PAGE = REPO / "docs" / "deploy.md"
+UNSET_HEADING = "## Settings the template leaves unset"
 
 # Set by the template for the Functions host, not read by our code: why each is there.
 HOST_SETTINGS = {
@@ -93,8 +94,8 @@ def template_app_settings() -> set[str]:
 
 
 def documented_unset() -> set[str]:
-    """The settings the README's "Settings the template leaves unset" table names."""
-    lines = README.read_text().splitlines()
+    """The settings docs/deploy.md's "Settings the template leaves unset" table names."""
+    lines = DEPLOY_PAGE.read_text(encoding="utf-8").splitlines()
     start = lines.index(UNSET_HEADING)
     names = set()
     for line in lines[start + 1 :]:
@@ -132,7 +133,7 @@ def test_every_setting_the_code_reads_is_set_by_the_template_or_documented_as_un
 
 def test_the_readme_documents_as_unset_only_settings_the_code_reads_and_the_template_leaves_alone() -> None:
     unset = documented_unset()
-    assert unset, "the README's table of unset settings is missing"
+    assert unset, "docs/deploy.md's table of unset settings is missing"
     assert unset <= code_reads()
     assert not unset & template_app_settings()
 

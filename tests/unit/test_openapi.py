@@ -118,7 +118,7 @@ def test_the_archive_statuses_documented_are_the_ones_the_archive_owns() -> None
 
 def test_every_optional_query_parameter_documents_what_the_host_does_with_it() -> None:
     """The Functions host drops an empty parameter and joins a repeated one with commas before the
-    app runs (README, "Query parameters"): the document says so, for every operation."""
+    app runs (docs/api.md, "Query parameters"): the document says so, for every operation."""
     document = json.loads(OPENAPI.read_text(encoding="utf-8"))
     optional = [
         (method, path, param)

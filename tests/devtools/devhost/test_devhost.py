@@ -117,7 +117,7 @@ def test_a_start_request_sent_chunked_is_read_whole(host: DevHost, emulator: Acs
 
 
 def test_an_empty_filter_means_no_filter_and_a_repeated_one_is_refused(host: DevHost) -> None:
-    """What the Functions host hands the app (README, "Query parameters"): `?state=` never arrives,
+    """What the Functions host hands the app (docs/api.md, "Query parameters"): `?state=` never arrives,
     `?state=a&state=b` arrives as `state=a,b`."""
     headers = {"x-functions-key": KEY}
     empty = api(host, "GET", "recordings?state=&archiveStatus=", headers=headers)
