@@ -76,6 +76,9 @@ param catalogTableName string = 'recordings'
 @description('Delete the ACS copy of each chunk once its archive is verified (ARCHIVE_DELETE_SOURCE).')
 param archiveDeleteSource bool = false
 
+@description('Ask ACS\'s preview result API (api-version 2025-08-15-preview) for the files of an Overdue recording whose file event never came (ARCHIVE_RECOVER_MISSING_EVENTS).')
+param recoverMissingEvents bool = false
+
 @description('Days after creation when archived blobs move to the cool tier (0: never).')
 @minValue(0)
 param archiveCoolAfterDays int = 30
@@ -135,7 +138,7 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
-// The lifecycle events' topic (README "Lifecycle events"): Entra only, the app's identity may send to it.
+// The lifecycle events' topic (docs/operations.md, "Lifecycle events"): Entra only, the app's identity may send to it.
 module lifecycleTopic 'modules/lifecycle-topic.bicep' = {
   name: 'lifecycle-topic'
   params: {
@@ -146,7 +149,7 @@ module lifecycleTopic 'modules/lifecycle-topic.bicep' = {
   }
 }
 
-// Alert rules, their action group and the workbook (README "Operating it").
+// Alert rules, their action group and the workbook (docs/operations.md, "Telemetry and alerts").
 module operations 'modules/operations.bicep' = {
   name: 'operations'
   params: {
@@ -253,6 +256,7 @@ module functionApp 'modules/function-app.bicep' = {
     archiveContainerName: archiveContainerName
     catalogTableName: catalogTableName
     archiveDeleteSource: archiveDeleteSource
+    recoverMissingEvents: recoverMissingEvents
     archiveRetentionDays: archiveDeleteAfterDays // the lifecycle rule's delete days: one source for both
     deadLetterContainerName: deadLetterContainerName
     eventTopicEndpoint: lifecycleTopic.outputs.endpoint
