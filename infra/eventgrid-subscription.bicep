@@ -31,8 +31,7 @@ param maxDeliveryAttempts int = 30
 @maxValue(1440)
 param eventTimeToLiveInMinutes int = 1440
 
-// The name the app registers for its Event Grid trigger (blueprints/events.py; before issue 26 it was
-// on_recording_file_status_updated: redeploying this template points the subscription at the new name).
+// The name the app registers for its Event Grid trigger (blueprints/events.py).
 var functionName = 'on_acs_event'
 
 resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {

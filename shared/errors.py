@@ -10,8 +10,9 @@ The tree, and where each kind ends:
     |                         HTTP boundary (shared.http) renders it as is.
     +-- SettingsError         a setting missing or malformed (names the setting, never the value):
     |                         500 ConfigurationError; a timer or activity fails and is retried.
-    +-- TransferError         a chunk could not be archived as verified bytes: the activity fails
-    |   |                     and Durable retries it; after the last retry the archive is Failed.
+    +-- TransferError         a chunk could not be archived as verified bytes: its activity answers
+    |   |                     "failed" and the orchestrator tries it again (passes, then rounds until
+    |   |                     the archive's deadline; then it is Lost).
     |   +-- DownloadRefusedError  the recording host answered an error status (retried if 408,
     |                         429 or 5xx); never azure-core's error, whose str() can recurse.
     +-- ValueError

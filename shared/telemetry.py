@@ -1,5 +1,5 @@
 """OpenTelemetry for operators: spans around ACS calls, chunk transfers and catalog writes, and the
-archive's metrics, to Application Insights by the app's identity (README: Operating it).
+archive's metrics, to Application Insights by the app's identity (docs/operations.md, Telemetry and alerts).
 
 Off unless `APPLICATIONINSIGHTS_CONNECTION_STRING` is set: then every helper here is a no-op and
 nothing of OpenTelemetry is imported (importing the Azure Monitor distro costs cold start:

@@ -4,7 +4,8 @@ The app runs in the Python worker (`devtools.pyworker`, the worker's own code on
 process does what the Functions host does around it, following the host's public source where it
 is public (each module cites it): routing and keys, the request the worker receives and the response
 written from the worker's answer (`http_binding.py`), the Event Grid webhook (`eventgrid.py`), timers
-(`timers.py`) and `POST /admin/functions/{name}`. What is still imitated is listed in README.
+(`timers.py`) and `POST /admin/functions/{name}`. What is still imitated is listed in
+docs/local-development.md.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ var appSettings = {
   ARCHIVE_LINK_LIFETIME_SECONDS: '900'
   ARCHIVE_RETENTION_DAYS: string(archiveRetentionDays)
   ARCHIVE_RETENTION_DRY_RUN: 'false'
-  // Nothing lost (README): retries until the deadline, and the watch over missing file events.
+  // Nothing lost (docs/archive.md): retries until the deadline, and the watch over missing file events.
   ARCHIVE_RETRY_FIRST_SECONDS: '30'
   ARCHIVE_RETRY_MAX_SECONDS: '600'
   ARCHIVE_DEADLINE_MINUTES: '1440'
@@ -81,7 +81,7 @@ var appSettings = {
   ARCHIVE_OVERDUE_AFTER_MINUTES: '30'
   ARCHIVE_RECOVER_MISSING_EVENTS: string(recoverMissingEvents)
   EVENT_GRID_DEAD_LETTER_CONTAINER: deadLetterContainerName
-  // Lifecycle events (README "Lifecycle events"): CloudEvents to this topic, by the identity.
+  // Lifecycle events (docs/operations.md, "Lifecycle events"): CloudEvents to this topic, by the identity.
   EVENT_GRID_TOPIC_ENDPOINT: eventTopicEndpoint
 }
 

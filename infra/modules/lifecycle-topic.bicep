@@ -1,4 +1,4 @@
-// The Event Grid custom topic the app publishes its lifecycle events to (README "Lifecycle events"): CloudEvents
+// The Event Grid custom topic the app publishes its lifecycle events to (docs/operations.md, "Lifecycle events"): CloudEvents
 // 1.0 in, Microsoft Entra only (local auth off: no topic key exists to leak), and the app's identity allowed
 // to send to this one topic and nothing else.
 param name string

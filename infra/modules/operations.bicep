@@ -1,4 +1,4 @@
-// What an operator gets (README "Operating it"): three alert rules on the app's telemetry, an action group that
+// What an operator gets (docs/operations.md, "Telemetry and alerts"): three alert rules on the app's telemetry, an action group that
 // mails them (when an address is given), and a workbook. Every metric, attribute and event name queried here is
 // one shared/telemetry.py or shared/events/catalogue.py emits (tests/unit/test_infra_monitoring.py).
 param location string
@@ -55,7 +55,7 @@ var rules = [
   {
     name: 'alert-recording-lost'
     displayName: 'A recording archive is Lost'
-    description: 'An archive ended Lost: a chunk is gone at ACS or was still unverified at its deadline. See README, Operating it.'
+    description: 'An archive ended Lost: a chunk is gone at ACS or was still unverified at its deadline. See docs/operations.md, Telemetry and alerts.'
     severity: 1
     query: lostQuery
     measure: 'lost'
@@ -64,7 +64,7 @@ var rules = [
   {
     name: 'alert-archive-overdue'
     displayName: 'A recording archive is Overdue'
-    description: 'A stopped recording has had no RecordingFileStatusUpdated event for ARCHIVE_OVERDUE_AFTER_MINUTES; ACS deletes content after 24-48 hours. See README, Operating it.'
+    description: 'A stopped recording has had no RecordingFileStatusUpdated event for ARCHIVE_OVERDUE_AFTER_MINUTES; ACS deletes content after 24-48 hours. See docs/operations.md, Telemetry and alerts.'
     severity: 2
     query: overdueQuery
     measure: 'overdue'
@@ -73,7 +73,7 @@ var rules = [
   {
     name: 'alert-archives-failing'
     displayName: 'Recording archives are failing'
-    description: 'Archive rounds ended Retrying or Lost: ACS or storage refuses, or chunks are gone. See README, Operating it.'
+    description: 'Archive rounds ended Retrying or Lost: ACS or storage refuses, or chunks are gone. See docs/operations.md, Telemetry and alerts.'
     severity: 2
     query: failedQuery
     measure: 'failed'

@@ -16,7 +16,7 @@ and `specversion` required):
 - `data.sequence`: 1, 2, 3 ... per recording, in the order the catalog recorded the changes (Event
   Grid does not keep order; a consumer sorts by it, and a gap means an event still on its way).
 
-docs/lifecycle-events.schema.json describes every type's `data`; README ("Lifecycle events") shows
+docs/lifecycle-events.schema.json describes every type's `data`; docs/operations.md ("Lifecycle events") shows
 a sample of each, and the tests hold the samples and the emitted events to the schema.
 """
 

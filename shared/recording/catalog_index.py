@@ -4,7 +4,7 @@ Every recording entity (`rec-<hash>` / `recording`) has index rows in the same t
 
 - `t-<yyyymm>`            by time: one partition per month of `createdAt` (UTC);
 - `s-<state>`             by recording state (`active`, `inactive`, ...);
-- `a-<archive status>`    by archive status (`Completed`, `Failed`, `Expired`);
+- `a-<archive status>`    by archive status (shared/archive/states.py: `AwaitingFiles` ... `Expired`);
 - `c-<hash(serverCallId)>` by call;
 - `u-inactive`            inactive and no archive status yet: paused, or stopped unseen (the watch's);
 - `w-<archive status>`    by archive status, oldest first: its row key counts up from when the

@@ -1,6 +1,6 @@
 """Empty and repeated query parameters of `GET /api/recordings`, as the Functions host hands them over.
 
-The promise (README "Query parameters", docs/openapi.json): a parameter given empty is the same as
+The promise (docs/api.md "Query parameters", docs/openapi.json): a parameter given empty is the same as
 leaving it out, because the host drops it before the app runs; a repeated parameter arrives once,
 its non-empty values joined by commas, and no parameter of the listing takes a comma, so it is
 refused with 400 naming it (a repeated `serverCallId` names no call: an empty page, or a 400).
