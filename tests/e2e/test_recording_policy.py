@@ -208,6 +208,23 @@ def test_the_policy_is_versioned_and_a_lost_update_is_a_412(local_stack: LocalSt
     assert api(local_stack, "GET", "recording-policy").json() == off
 
 
+def test_an_etag_the_policy_never_had_is_a_412_not_a_storage_error(local_stack: LocalStack) -> None:
+    """A strong form of the weak ETag GET answered (a client dropping `W/`), or any quoted tag, cannot
+    match: storage refuses such a tag as malformed (400), which must not reach the client as a 502."""
+    current = put_policy(local_stack, {"rules": []}).headers["ETag"]
+    for tag in (current.removeprefix("W/"), '"abc"'):
+        answer = put_policy(local_stack, GROUP_CALLS_UNMIXED, **{"If-Match": tag})
+        error = answer.json()["error"]
+        assert (answer.status_code, error["code"], error["target"]) == (412, "PolicyChanged", "If-Match"), tag
+    assert api(local_stack, "GET", "recording-policy").json() == {"rules": []}
+
+
+def test_creating_a_policy_that_exists_names_if_none_match_as_at_fault(local_stack: LocalStack) -> None:
+    put_policy(local_stack, {"rules": []})
+    answer = put_policy(local_stack, GROUP_CALLS_UNMIXED, **{"If-None-Match": "*"})
+    assert (answer.status_code, answer.json()["error"]["target"]) == (412, "If-None-Match")
+
+
 def test_a_failed_start_is_retried_while_the_call_lives_and_reported(
     local_stack: LocalStack, caplog: pytest.LogCaptureFixture
 ) -> None:
