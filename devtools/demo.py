@@ -86,8 +86,9 @@ def run(stack: Stack, *, timeout: float = 120.0) -> dict[str, Any]:
         },
     ).json()
     recording_id = started["recordingId"]
-    print(f"    recordingId {recording_id[:40]}...  state {started['state']}")
+    print(f"    recordingId {recording_id[:40]}...  state {started['state']} (as ACS answers a start)")
     _wait(lambda: stack.call("GET", f"recordings/{recording_id}").json()["state"] == "active", timeout)
+    print("    state active (ACS's state callback)")
     for action in ("pause", "resume"):
         step(f"{action.capitalize()} the recording")
         stack.call("POST", f"recordings/{recording_id}/{action}")
