@@ -13,7 +13,7 @@ import azure.functions as func
 
 from blueprints import ActivityInput
 from shared.archive import activities
-from shared.archive.chunk_links import checked_index, chunk_link
+from shared.archive.chunk_links import checked_index, chunk_link, wants_redirect
 from shared.archive.orchestration import (
     ARCHIVE_BATCH,
     ARCHIVE_CHUNK,
@@ -96,9 +96,10 @@ def delete_recording_content(req: func.HttpRequest) -> func.HttpResponse:
 def _chunk_link_response(req: func.HttpRequest, *, metadata: bool) -> func.HttpResponse:
     recording_id = checked_recording_id(req.route_params.get("recordingId"))
     index = checked_index(req.route_params.get("index"))
+    redirect = wants_redirect(req.params.get("redirect"))
     found = chunk_link(current_settings(), recording_id, index, metadata=metadata, now=datetime.now(UTC))
     no_store = {"Cache-Control": "no-store"}  # the link is a credential until it expires
-    if req.params.get("redirect", "").lower() == "false":
+    if not redirect:
         return json_response(found.to_json(), HTTPStatus.OK, no_store)
     return func.HttpResponse(status_code=HTTPStatus.FOUND, headers={**no_store, "Location": found.link.url})
 

@@ -78,6 +78,15 @@ def checked_index(value: str | None) -> int:
     return int(value)
 
 
+def wants_redirect(value: str | None) -> bool:
+    """`?redirect=`: `true` (or left out) redirects, `false` answers the link as JSON; else 400."""
+    if value is None or value.lower() == "true":
+        return True
+    if value.lower() == "false":
+        return False
+    raise bad_request("'redirect' must be 'true' or 'false'.", "redirect")
+
+
 def verified_chunk(manifest: Manifest, index: int) -> ArchivedChunk:
     """The manifest's verified entry for chunk `index`, else 404."""
     chunk = manifest.verified_chunk(index)

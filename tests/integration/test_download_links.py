@@ -94,6 +94,15 @@ def test_redirect_false_answers_the_link_and_its_expiry_as_json(
     assert hashlib.sha256(requests.get(body["url"], timeout=30).content).hexdigest() == body["sha256"]
 
 
+def test_a_redirect_value_that_is_neither_true_nor_false_is_a_400_naming_it(
+    host: DevHost, archived_recording: dict[str, Any]
+) -> None:
+    """`?redirect=no` used to be taken silently as a redirect: the client asked for something else."""
+    response = link(host, archived_recording["recordingId"], 0, redirect="no")
+    error = response.json()["error"]
+    assert (response.status_code, error["code"], error["target"]) == (400, "InvalidRequest", "redirect")
+
+
 def test_the_metadata_link_serves_the_chunks_metadata_document(
     host: DevHost, archived_recording: dict[str, Any], emulator: AcsEmulator
 ) -> None:

@@ -17,7 +17,7 @@ from shared.archive.blob_links import (
     signing_mode,
     validity,
 )
-from shared.archive.chunk_links import checked_index, verified_chunk
+from shared.archive.chunk_links import checked_index, verified_chunk, wants_redirect
 from shared.errors import ApiError
 from shared.settings import Settings
 from shared.worker_cache import reset_worker_caches
@@ -78,6 +78,20 @@ def test_a_chunk_index_outside_0_to_999_is_400(raw: str) -> None:
     with pytest.raises(ApiError) as caught:
         checked_index(raw)
     assert (caught.value.status, caught.value.target) == (400, "index")
+
+
+@pytest.mark.parametrize(
+    ("raw", "redirect"), [(None, True), ("true", True), ("false", False), ("FALSE", False)]
+)
+def test_redirect_is_true_unless_asked_false(raw: str | None, redirect: bool) -> None:
+    assert wants_redirect(raw) is redirect
+
+
+@pytest.mark.parametrize("raw", ["no", "0", "false,true", " false"])
+def test_any_other_redirect_value_is_400(raw: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        wants_redirect(raw)
+    assert (caught.value.status, caught.value.target) == (400, "redirect")
 
 
 def test_only_a_chunk_with_a_sha256_is_verified() -> None:
