@@ -31,6 +31,9 @@ from shared.settings import Settings
 _PARTITION: Final = "policy"
 _ROW: Final = "recording-policy"
 # An entity tag as HTTP writes one (RFC 9110 8.8.3): optionally weak, quoted, printable ASCII.
+# Table storage holds a string property of at most 64 KiB as UTF-16: 32 Ki characters of the policy's
+# ASCII-only JSON (json.dumps escapes the rest). A policy within its own limits can be longer.
+MAX_STORED_CHARACTERS: Final = 32 * 1024
 _ENTITY_TAG: Final = re.compile(r'^(W/)?"[\x21\x23-\x7e]{0,256}"$')
 
 
@@ -83,13 +86,15 @@ def write_policy(
     """Store `policy` if `condition` holds (412 `PolicyChanged` when it does not); answers the new ETag."""
     from azure.data.tables import UpdateMode
 
+    document = json.dumps(policy.document or {"rules": []}, separators=(",", ":"))
+    if len(document) > MAX_STORED_CHARACTERS:
+        raise bad_request(
+            f"The policy is {len(document)} characters as compact JSON; at most {MAX_STORED_CHARACTERS} "
+            "can be stored: use fewer or shorter values.",
+            "rules",
+        )
     table = table_client(settings.storage, settings.catalog_table)
-    entity = {
-        "PartitionKey": _PARTITION,
-        "RowKey": _ROW,
-        "policy": json.dumps(policy.document or {"rules": []}, separators=(",", ":")),
-        "updatedAt": at.isoformat(),
-    }
+    entity = {"PartitionKey": _PARTITION, "RowKey": _ROW, "policy": document, "updatedAt": at.isoformat()}
     with upstream(STORAGE):
         try:
             if condition.if_none_match:
@@ -111,9 +116,9 @@ def write_policy(
             raise _changed(condition) from None
         except HttpResponseError as error:
             # A tag not of the form storage issues (a strong `"..."`, or the weak one without `W/`) is
-            # refused by it as malformed (Azurite: 400): such a tag was never the policy's, so it cannot
-            # match. UNVERIFIED that Azure Table answers 400 too; a 412 from it is the branch above.
-            if error.status_code == HTTPStatus.BAD_REQUEST and condition.if_match not in (None, "*"):
+            # refused by it as malformed (Azurite: 400 InvalidInput): such a tag was never the policy's,
+            # so it cannot match. UNVERIFIED that Azure Table answers so too; a 412 is the branch above.
+            if getattr(error, "error_code", None) == "InvalidInput" and condition.if_match not in (None, "*"):
                 raise _changed(condition) from None
             raise
     return StoredPolicy(policy, str(written["etag"]), entity["updatedAt"])

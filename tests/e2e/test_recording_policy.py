@@ -225,6 +225,38 @@ def test_creating_a_policy_that_exists_names_if_none_match_as_at_fault(local_sta
     assert (answer.status_code, answer.json()["error"]["target"]) == (412, "If-None-Match")
 
 
+def big_policy(characters: int) -> dict[str, Any]:
+    """A valid policy whose compact JSON is about `characters` long: rules of 20 room ids of 200
+    characters each (the policy's own limits: 20 values per key, 256 characters per value)."""
+    rules = [
+        {
+            "name": f"rooms-{rule}",
+            "match": {"roomId": [f"{rule:02d}-{room:02d}-".ljust(200, "r") for room in range(20)]},
+            "record": {"channel": "mixed"},
+        }
+        for rule in range(characters // 4200)
+    ]
+    return {"rules": rules}
+
+
+def test_a_policy_too_large_to_store_is_a_400_before_storage_is_asked(local_stack: LocalStack) -> None:
+    """Table storage keeps at most 32 Ki characters in a string property; a 37,172-character policy fits
+    in a 64 KiB body but came back as a 502 UpstreamError (and as a 412 with If-Match)."""
+    current = put_policy(local_stack, {"rules": []}).headers["ETag"]
+    for headers in ({}, {"If-Match": current}):
+        answer = put_policy(local_stack, big_policy(40_000), **headers)
+        error = answer.json()["error"]
+        assert (answer.status_code, error["code"], error["target"]) == (400, "InvalidRequest", "rules")
+    assert api(local_stack, "GET", "recording-policy").json() == {"rules": []}
+
+
+def test_a_policy_near_the_limit_is_stored(local_stack: LocalStack) -> None:
+    policy = big_policy(30_000)  # 28,914 characters
+    assert put_policy(local_stack, policy).status_code == 200
+    assert api(local_stack, "GET", "recording-policy").json() == policy
+    put_policy(local_stack, {"rules": []})
+
+
 def test_a_failed_start_is_retried_while_the_call_lives_and_reported(
     local_stack: LocalStack, caplog: pytest.LogCaptureFixture
 ) -> None:
