@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Final
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import BlobPrefix
 
 from shared.archive.dead_letters import (
     MAX_BLOB_BYTES,
@@ -92,6 +91,8 @@ async def replay_dead_letters(settings: Settings, client: DurableClient) -> Repl
 def new_dead_letters(container: ContainerClient, limit: int) -> list[str]:
     """Up to `limit` blobs Event Grid wrote and the replay has not moved aside: the container's
     top level is listed by prefix (one per subscription, and ours), then only Event Grid's prefixes."""
+    from azure.storage.blob import BlobPrefix  # here, not at import: the app's cold start skips it
+
     names: list[str] = []
     for item in container.walk_blobs(delimiter="/"):
         if isinstance(item, BlobPrefix):
