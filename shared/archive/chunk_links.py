@@ -16,9 +16,8 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from shared.archive.blob_links import BlobLink, blob_link, file_name, signing_mode
 from shared.archive.model import ArchivedChunk, Manifest
-from shared.archive.records import archive_summary, no_archive
+from shared.archive.records import missing_archive, stored_archive
 from shared.archive.states import RETIRED
-from shared.archive.store import read_manifest
 from shared.clients import blob_service_client
 from shared.errors import STORAGE, ApiError, bad_request, not_found, upstream
 from shared.settings import Settings
@@ -100,26 +99,24 @@ def chunk_link(
 ) -> ChunkLink:
     """A link only to a verified chunk whose blob is still there with the manifest's SHA-256;
     410 once retention deleted it."""
+    stored = stored_archive(settings, recording_id)
+    summary, manifest = stored.summary, stored.manifest
+    if summary is None:
+        raise missing_archive(stored.known, "No archive exists for this recording yet.")
+    if summary.status in RETIRED:
+        raise _expired()
+    if summary.manifest_blob_name is None:
+        raise _no_chunk(index)
+    if manifest is None:
+        raise _expired()
+    chunk = verified_chunk(manifest, index)
+    if metadata and chunk.metadata_problem == "unavailable":
+        raise not_found(
+            f"Chunk {index}'s metadata document could not be read from ACS.", "index", code="ChunkNotFound"
+        )
+    target = LinkedBlob.of(chunk, metadata=metadata)
     with upstream(STORAGE):
-        summary = archive_summary(settings, recording_id)
-        if summary is None:
-            raise no_archive(settings, recording_id, "No archive exists for this recording yet.")
-        if summary.status in RETIRED:
-            raise _expired()
-        if summary.manifest_blob_name is None:
-            raise _no_chunk(index)
-        manifest = read_manifest(settings, summary.manifest_blob_name)
-        if manifest is None:
-            raise _expired()
-        chunk = verified_chunk(manifest, index)
-        if metadata and chunk.metadata_problem == "unavailable":
-            raise not_found(
-                f"Chunk {index}'s metadata document could not be read from ACS.",
-                "index",
-                code="ChunkNotFound",
-            )
         service = blob_service_client(settings.storage)
-        target = LinkedBlob.of(chunk, metadata=metadata)
         _require_archived(service, settings.archive_container, chunk.blob_name, chunk.sha256)
         if metadata and target.sha256:
             _require_archived(service, settings.archive_container, target.name, target.sha256)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -221,12 +221,36 @@ def mark_expired(settings: Settings, recording_id: str, at: datetime) -> bool:
     return _apply(settings, recording_id, expired)
 
 
-def no_archive(settings: Settings, recording_id: str, message: str) -> ApiError:
+def missing_archive(known: bool, message: str) -> ApiError:
     """The 404 for a recording without the archive asked for: ArchiveNotFound when the catalog knows
     the recording, RecordingNotFound when nothing here knows the id."""
-    if catalog(settings).read(recording_id) is None:
+    if not known:
         return not_found("No recording with this id is known here.", "recordingId", code="RecordingNotFound")
     return not_found(message, "recordingId", code="ArchiveNotFound")
+
+
+def no_archive(settings: Settings, recording_id: str, message: str) -> ApiError:
+    """`missing_archive`, for a caller that has not read the recording's entry."""
+    return missing_archive(catalog(settings).read(recording_id) is not None, message)
+
+
+@dataclass(frozen=True)
+class StoredArchive:
+    """What the catalog and the archive's blobs hold of one recording's archive, read once."""
+
+    known: bool  # the catalog knows the recording
+    summary: ArchiveSummary | None
+    manifest: Manifest | None
+
+
+def stored_archive(settings: Settings, recording_id: str) -> StoredArchive:
+    """The recording's entry (one read) and, when its summary names one, its manifest. Storage failures
+    are answered as Azure Storage's (the catalog is the answer here)."""
+    with upstream(STORAGE):
+        entity = catalog(settings).read(recording_id)
+        summary = summary_of(entity)
+        name = summary.manifest_blob_name if summary else None
+        return StoredArchive(entity is not None, summary, read_manifest(settings, name) if name else None)
 
 
 def archive_summary(settings: Settings, recording_id: str) -> ArchiveSummary | None:
@@ -239,12 +263,3 @@ def stored_job(settings: Settings, recording_id: str) -> ArchiveJob | None:
     entity = catalog(settings).read(recording_id)
     name = (entity or {}).get(_JOB)
     return read_job(settings, str(name)) if name else None
-
-
-def recording_manifest(settings: Settings, recording_id: str) -> Manifest | None:
-    """The stored manifest of a recording's archive, found through the catalog; None if it has none.
-    Storage failures are answered as Azure Storage's (the catalog is the answer here)."""
-    with upstream(STORAGE):
-        summary = archive_summary(settings, recording_id)
-        name = summary.manifest_blob_name if summary else None
-        return read_manifest(settings, name) if name else None

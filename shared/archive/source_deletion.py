@@ -17,7 +17,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from shared import telemetry
 from shared.archive.model import ArchivedChunk
-from shared.archive.records import archive_summary, no_archive, record_manifest, recording_manifest
+from shared.archive.records import missing_archive, record_manifest, stored_archive
 from shared.archive.states import RETIRED
 from shared.archive.store import archive_container
 from shared.clients import call_automation_client
@@ -60,15 +60,14 @@ def delete_source_copy(settings: Settings, chunk: ArchivedChunk) -> Deletion:
 
 def delete_archived_source(settings: Settings, recording_id: str) -> dict[str, Any]:
     """Delete every chunk's ACS copy of a verified archive (409 otherwise); count what went."""
-    with upstream(STORAGE):
-        summary = archive_summary(settings, recording_id)
-        manifest = recording_manifest(settings, recording_id)
+    stored = stored_archive(settings, recording_id)
+    summary, manifest = stored.summary, stored.manifest
     if summary is not None and summary.status in RETIRED:
         raise ApiError(
             HTTPStatus.GONE, "ArchiveExpired", "This recording's archive was deleted by the retention policy."
         )
     if manifest is None:
-        raise no_archive(settings, recording_id, "No archive exists for this recording yet.")
+        raise missing_archive(stored.known, "No archive exists for this recording yet.")
     if not manifest.verified:
         raise _not_verified(
             "The archive is not complete and verified; the ACS copy is the only copy and is kept."

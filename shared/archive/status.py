@@ -9,17 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from shared.archive.durable import DurableClient
-from shared.archive.model import ArchiveProgress, ArchiveSummary, Manifest
-from shared.archive.records import archive_summary, no_archive, recording_manifest
+from shared.archive.model import ArchiveProgress, ArchiveSummary
+from shared.archive.records import missing_archive, stored_archive
 from shared.archive.states import ArchiveStatus, runtime_status
-from shared.errors import STORAGE, upstream
 from shared.recording_ids import archive_instance_id
 from shared.settings import Settings
-
-
-def _stored(settings: Settings, recording_id: str) -> tuple[ArchiveSummary | None, Manifest | None]:
-    with upstream(STORAGE):
-        return archive_summary(settings, recording_id), recording_manifest(settings, recording_id)
 
 
 async def archive_status(settings: Settings, client: DurableClient, recording_id: str) -> dict[str, Any]:
@@ -28,11 +22,10 @@ async def archive_status(settings: Settings, client: DurableClient, recording_id
     status = await client.get_status(instance_id)
     runtime = runtime_status(status.runtime_status)
     # off the event loop: the catalog and blob reads block
-    summary, manifest = await asyncio.to_thread(_stored, settings, recording_id)
+    stored = await asyncio.to_thread(stored_archive, settings, recording_id)
+    summary, manifest = stored.summary, stored.manifest
     if runtime is None and manifest is None and summary is None:
-        raise await asyncio.to_thread(
-            no_archive, settings, recording_id, "No archive exists for this recording yet."
-        )
+        raise missing_archive(stored.known, "No archive exists for this recording yet.")
     attempt, next_at, last_error = _retrying(summary, _progress(status.custom_status) if runtime else None)
     return {
         "recordingId": recording_id,

@@ -23,7 +23,7 @@ from shared.archive.records import (
     archive_summary,
     claim_archive,
     record_manifest,
-    recording_manifest,
+    stored_archive,
     stored_job,
     summary_fields,
 )
@@ -172,7 +172,7 @@ def test_retention_never_deletes_an_archive_whose_run_is_in_flight(
     assert summary is not None
     emulator.add_fault("latency", r"/content/audio", count=None, seconds=2)
     instance = f"archive-{recording_key(recording_id)}"
-    manifest = recording_manifest(retention_30_days, recording_id)
+    manifest = stored_archive(retention_30_days, recording_id).manifest
     assert manifest is not None
     container.delete_blob(manifest.chunks[0].blob_name)  # the re-run has a chunk to archive again
     mark_as(retention_30_days, recording_id, summary, ArchiveStatus.LOST)  # so that a re-run may start
@@ -209,7 +209,7 @@ def test_an_archive_claimed_by_a_rerun_after_retention_read_it_is_not_deleted(
 def test_an_expired_archive_is_never_revived_by_a_late_manifest(
     retention_30_days: Settings, retain: Callable[..., dict[str, Any]], recording_id: str, host: DevHost
 ) -> None:
-    completed = recording_manifest(retention_30_days, recording_id)
+    completed = stored_archive(retention_30_days, recording_id).manifest
     assert completed is not None
     retain(retention_30_days, LATER)
     assert not record_manifest(retention_30_days, completed)  # a late run's "Completed"
