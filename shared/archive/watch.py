@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from shared import telemetry
 from shared.archive.durable import DurableClient
@@ -34,6 +34,7 @@ from shared.archive.records import expect_files, mark_overdue
 from shared.archive.recovery import RecoveryReport, recover_overdue
 from shared.archive.states import ArchiveStatus
 from shared.clients import call_automation_client
+from shared.errors import short_error
 from shared.recording.catalog_table import catalog
 from shared.settings import Settings
 from shared.times import as_utc, parse_time
@@ -42,8 +43,7 @@ _LOG = logging.getLogger(__name__)
 PER_RUN: Final = 100  # candidates handled per run; more wait for the next one
 STOPS_CHECKED_PER_RUN: Final = 20  # ACS is asked about at most this many inactive recordings per run
 INACTIVE_FOR: Final = timedelta(minutes=2)  # a pause this fresh is not asked about yet
-_CHECKED: Final = "stopCheckedAt"  # when the watch last found ACS still knew this inactive recording
-INACTIVE_WINDOW: Final = timedelta(days=2)  # older recordings are past ACS's retention anyway
+_CHECKED: Final = "stopCheckedAt"  # when the watch last asked ACS about it and did not learn it stopped
 
 
 @dataclass
@@ -100,14 +100,16 @@ def _call_out_overdue(settings: Settings, now: datetime, report: WatchReport) ->
 def _notice_unseen_stops(settings: Settings, now: datetime, report: WatchReport) -> None:
     """Stops made without our stop route: of the recordings last `inactive` with no archive status yet
     (paused ones, and these; the catalog keeps them in a partition of their own), the ones inactive
-    for a while within ACS's retention, oldest first, up to STOPS_CHECKED_PER_RUN asked of ACS."""
+    for a while, oldest first, up to STOPS_CHECKED_PER_RUN asked of ACS. However old: a stop older
+    than ACS's retention (the watch did not run for days) still becomes AwaitingFiles, then Overdue,
+    so it is seen rather than skipped. One that ACS will not describe is logged and put back in line
+    (asked again after the never-asked ones), never allowed to end the run."""
     entries = catalog(settings)
-    window = (now - INACTIVE_WINDOW, now - INACTIVE_FOR)
     candidates = sorted(
         (
             e
             for e in entries.inactive_without_archive_status()
-            if window[0] <= _inactive_since(e, now) <= window[1]
+            if _inactive_since(e, now) <= now - INACTIVE_FOR
         ),
         # never asked first, then the longest ago: a crowd of paused recordings cannot starve a stop
         key=lambda e: (str(e.get(_CHECKED) or ""), _inactive_since(e, now)),
@@ -118,14 +120,20 @@ def _notice_unseen_stops(settings: Settings, now: datetime, report: WatchReport)
         try:
             with telemetry.span(f"{telemetry.ACS_CALL}.get_recording_properties", recording_id=recording_id):
                 client.get_recording_properties(recording_id)
-            entries.update(recording_id, lambda _: {_CHECKED: now.isoformat()}, create=False)  # paused
         except ResourceNotFoundError:
-            stopped = _inactive_since(entry, now)
-            if expect_files(settings, recording_id, stopped):
+            if expect_files(settings, recording_id, _inactive_since(entry, now)):
                 report.stops_noticed.append(recording_id)
                 _LOG.info(
                     "Recording %s stopped without our stop route; its files are now awaited", recording_id
                 )
+            continue
+        except AzureError as error:
+            _LOG.warning(
+                "Recording %s: ACS could not say whether it stopped (%s); asked again on a later run",
+                recording_id,
+                short_error(f"{type(error).__name__}: {error}"),
+            )
+        entries.update(recording_id, lambda _: {_CHECKED: now.isoformat()}, create=False)  # back in line
 
 
 def _inactive_since(entry: dict[str, Any], now: datetime) -> datetime:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -194,6 +195,47 @@ def test_a_crowd_of_paused_recordings_cannot_hide_a_stop_from_the_watch(
     )
     assert noticed == [stopped]
     assert all(api(host, f"recordings/{p}/archive").status_code == 404 for p in paused)
+
+
+def stopped_without_our_route(host: DevHost, emulator: AcsEmulator) -> str:
+    """A recording stopped at ACS (the call ended, another client stopped it): the catalog only heard
+    `inactive` from its state callback."""
+    call = emulator.create_call(participants=PARTICIPANTS)
+    recording_id = json_body(start({"serverCallId": call.server_call_id}))["recordingId"]
+    eventually(lambda: emulator.recording(recording_id).state == "active")
+    emulator.stop_recording(recording_id, duration_s=2)
+    entry = lambda: json_body(on_recording("get_recording", "GET", recording_id))["catalog"]  # noqa: E731
+    eventually(lambda: entry()["state"] == "inactive")
+    return recording_id
+
+
+def test_a_stop_older_than_acs_retention_is_still_noticed_so_it_is_visible(
+    no_event: None, host: DevHost, emulator: AcsEmulator
+) -> None:
+    """The watch may not have run for days (the app was down): an unseen stop older than ACS's 48 hours
+    is not skipped, it becomes AwaitingFiles and then Overdue, so someone is told."""
+    stopped = stopped_without_our_route(host, emulator)
+    days_later = datetime.now(UTC) + timedelta(days=3)
+    assert stopped in watch_archives(current_settings(), days_later).stops_noticed
+    assert stopped in listed(host, "AwaitingFiles")
+
+
+def test_a_recording_acs_refuses_to_describe_does_not_stop_the_watch(
+    no_event: None, host: DevHost, emulator: AcsEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One candidate whose properties request fails is logged and put behind the others; the rest of
+    the run (the other candidates, the attention metrics, recovery) goes on."""
+    refused = stopped_without_our_route(host, emulator)
+    noticed = stopped_without_our_route(host, emulator)
+    emulator.add_fault("status", re.escape(refused), count=None, method="GET", status=400)
+    try:
+        with caplog.at_level(logging.WARNING, logger="shared.archive.watch"):
+            report = watch_archives(current_settings(), datetime.now(UTC) + timedelta(minutes=5))
+    finally:
+        emulator.clear_faults()
+    assert noticed in report.stops_noticed
+    assert refused not in report.stops_noticed
+    assert any(refused in record.getMessage() for record in caplog.records)
 
 
 def test_a_stop_the_catalog_first_hears_of_is_listed_as_awaiting_its_files(
