@@ -59,3 +59,14 @@ def test_an_envelope_carries_the_recording_and_its_sequence_and_follows_the_sche
 def test_the_schema_knows_exactly_the_event_types_the_code_has() -> None:
     schema = json.loads(SCHEMA.read_text())
     assert schema["properties"]["type"]["enum"] == [kind.value for kind in EventType]
+
+
+def test_the_schema_refuses_a_time_without_its_zone() -> None:
+    """`format: date-time` is checked only when jsonschema has its RFC 3339 checker installed: without
+    it every time passed, however wrong."""
+    at = "2026-12-03T10:00:00+00:00"
+    announced = Announcement(EventType.RECORDING_STOPPED, at, {"stoppedAt": at})
+    event = cloud_event(announced, recording_id=RECORDING, sequence=2, source="/api")
+    assert schema_problems(event) == []
+    assert schema_problems({**event, "time": "2026-12-03T10:00:00"})
+    assert schema_problems({**event, "time": "yesterday"})
