@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import ssl
 import threading
 import time
@@ -387,6 +388,21 @@ def _discard(handler: BaseHTTPRequestHandler, length: int) -> None:
         left -= len(piece)
 
 
+# RFC 3339's date-time: full date, `T`, full time with its zone (fromisoformat alone also takes a date,
+# a time without a zone, week dates and the basic format, none of which CloudEvents allows).
+_RFC3339: Final = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _is_rfc3339(value: object) -> bool:
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+    except ValueError:  # e.g. month 13
+        return False
+    return True
+
+
 def _check_event(position: int, event: object) -> None:
     """One CloudEvent as the topic takes it (REST spec `CloudEventEvent`; CloudEvents 1.0 JSON format)."""
     if not isinstance(event, dict):
@@ -397,11 +413,8 @@ def _check_event(position: int, event: object) -> None:
             raise RefusedError(400, f"Event {position}: the required attribute {name!r} is missing or empty.")
     if event["specversion"] != "1.0":
         raise RefusedError(400, f"Event {position}: specversion must be 1.0.")
-    if "time" in event:
-        try:
-            datetime.fromisoformat(str(event["time"]).replace("z", "Z"))
-        except ValueError:
-            raise RefusedError(400, f"Event {position}: time is not an RFC 3339 timestamp.") from None
+    if "time" in event and not _is_rfc3339(event["time"]):
+        raise RefusedError(400, f"Event {position}: time is not an RFC 3339 timestamp.")
     if "data" in event and "data_base64" in event:
         raise RefusedError(400, f"Event {position}: give data or data_base64, not both.")
     if len(json.dumps(event, separators=(",", ":")).encode("utf-8")) > MAX_BYTES:

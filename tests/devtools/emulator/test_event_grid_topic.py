@@ -153,6 +153,18 @@ def test_no_token_or_a_topic_key_is_401_local_auth_being_off(
             id="bad-time",
         ),
         pytest.param(
+            [event(time="2026-12-03T10:00:00")],
+            "application/cloudevents-batch+json",
+            "?api-version=2018-01-01",
+            id="time-without-zone",
+        ),
+        pytest.param(
+            [event(time="2026-12-03")],
+            "application/cloudevents-batch+json",
+            "?api-version=2018-01-01",
+            id="date-only",
+        ),
+        pytest.param(
             [event(data_base64="AA==")],
             "application/cloudevents-batch+json",
             "?api-version=2018-01-01",
