@@ -57,7 +57,7 @@ from urllib.parse import parse_qs, urlsplit
 import trustme
 
 from devtools.acs_emulator.entra import EVENT_GRID_AUDIENCES, EntraIssuer, InvalidTokenError
-from devtools.acs_emulator.events import EventDelivery, EventDispatcher, Webhook
+from devtools.acs_emulator.events import EventDispatcher, Webhook
 from devtools.acs_emulator.faults import FaultInjector
 from devtools.http_server import BodyError, LoopbackHttpServer, read_body, serve_in_background, shut_down
 
@@ -118,7 +118,6 @@ class LocalTopic:
         self._issuer, self._ca, self.host, self.port = issuer, ca, host, port
         self._state = _State()
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
         self._dispatcher = EventDispatcher(
             client_tls, FaultInjector(), retry_base=retry_base, max_attempts=max_attempts, retry_max_delay=5.0
         )
@@ -177,13 +176,6 @@ class LocalTopic:
         """Push every accepted event to `url` (CloudEvents schema), after the handshake."""
         return self._dispatcher.add_webhook(url, schema="CloudEventSchemaV1_0", validate=validate, name=name)
 
-    def unsubscribe_all(self) -> None:
-        self._dispatcher.clear_webhooks()
-
-    @property
-    def deliveries(self) -> list[EventDelivery]:
-        return self._dispatcher.deliveries
-
     def events(self, subject: str | None = None) -> list[dict[str, Any]]:
         """The events accepted so far (every one, duplicates included), optionally of one subject."""
         with self._lock:
@@ -208,17 +200,6 @@ class LocalTopic:
             self._state = _State()
         self._dispatcher.clear_webhooks()
         self._dispatcher.clear_deliveries()
-
-    def wait_for(self, check: Any, timeout: float) -> bool:
-        """Until `check(events)` holds for the accepted events (True), or `timeout` (False)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not check(list(self._state.accepted)):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._changed.wait(min(left, 0.5))
-        return True
 
     # -- HTTP ------------------------------------------------------------------------------------
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
@@ -258,10 +239,9 @@ class LocalTopic:
         except RefusedError as refused:
             self._note(PublishAttempt(refused.status, len(events), refused.message, datetime.now(UTC)))
             raise
-        with self._changed:
+        with self._lock:
             self._state.accepted.extend(events)
             self._state.attempts.append(PublishAttempt(200, len(events), None, datetime.now(UTC)))
-            self._changed.notify_all()
         for event in events:
             self._dispatcher.publish(event)
 
