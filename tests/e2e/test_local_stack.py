@@ -49,6 +49,7 @@ def test_demo_policy_run_archives_a_call_recorded_by_policy_and_puts_the_policy_
     recording = local_stack.emulator.recording(archive["recordingId"])
     assert (recording.channel_type, recording.stop_reason) == ("unmixed", "callEnded")
     started = [r.getMessage() for r in caplog.records if "Executing 'Functions." in r.getMessage()]
+    assert any("Functions.on_acs_event" in line for line in started)  # the host's lines were captured
     assert not any("Functions.start_recording" in line for line in started)  # no POST /api/recordings
     assert client.call("GET", "recording-policy").json() == {"rules": []}
 

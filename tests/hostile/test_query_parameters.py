@@ -35,7 +35,7 @@ BASES: tuple[dict[str, str], ...] = (
 )
 VALUES = {  # two values each, both valid alone
     "state": ("active", "inactive"),
-    "archiveStatus": ("Completed", "Failed"),
+    "archiveStatus": ("Completed", "Lost"),
     "pageSize": ("2", "3"),
     "from": ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"),
     "to": ("2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z"),

@@ -74,14 +74,17 @@ def test_every_lifecycle_event_the_template_queries_is_one_the_code_emits() -> N
 
 def test_every_attribute_the_template_queries_is_one_the_code_attaches() -> None:
     queried = set().union(*(attribute_keys(q) for q in every_query()))
+    assert queried
     assert queried <= set(telemetry.RECORD_ATTRIBUTES) | set(telemetry.METRIC_ATTRIBUTES)
 
 
 def test_the_outcomes_and_statuses_the_alerts_compare_with_are_the_ones_emitted() -> None:
     queries = alert_queries()
     outcomes = set(re.findall(r'"(Lost|Retrying|Completed)"', queries["lostQuery"] + queries["failedQuery"]))
+    assert outcomes
     assert outcomes <= set(ROUND_OUTCOMES.values())
     statuses = set(re.findall(r'== "(\w+)"$', queries["overdueQuery"].strip().splitlines()[1]))
+    assert statuses == {"Overdue"}
     assert statuses <= {status.value for status in NEEDS_ATTENTION}
 
 

@@ -94,10 +94,13 @@ def test_every_event_of_a_round_follows_the_published_schema() -> None:
         (summary(S.AWAITING_FILES, T0), summary(S.OVERDUE), None),
         (summary(S.EXPIRING, T0), summary(S.EXPIRED, previous_status=S.LOST, expired_at=T1), None),
     ]
+    checked: set[E] = set()
     for sequence, (before, after, found) in enumerate(cases, start=1):
         for item in announcements(RECORDING, before, after, manifest=found):
             event = cloud_event(item, recording_id=RECORDING, sequence=sequence, source="/api")
             assert schema_problems(event) == [], (item.type, schema_problems(event))
+            checked.add(item.type)
+    assert checked == set(E) - {E.RECORDING_STARTED}  # the start's event is the catalog's
 
 
 def test_a_completed_archive_names_each_file_and_its_routes_never_a_link() -> None:
