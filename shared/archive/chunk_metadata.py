@@ -42,13 +42,9 @@ class ArchivedMetadata:
     duration_ms: int | None = None  # the document's `chunkDuration`, when it says
 
 
-def chunk_duration_ms(body: bytes) -> int | None:
-    """`chunkDuration` (milliseconds, as captured: 23820 for a 24 s chunk) of a metadata document,
-    or None when it is not JSON or has none (ACS does not document it as required)."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return None
+def chunk_duration_ms(document: object) -> int | None:
+    """`chunkDuration` (milliseconds, as captured: 23820 for a 24 s chunk) of a parsed metadata
+    document, or None when it has none (ACS does not document it as required)."""
     value = document.get("chunkDuration") if isinstance(document, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
@@ -73,12 +69,12 @@ def archive_metadata(
         )
         release_frames(error)
         return ArchivedMetadata(json_name, problem="unavailable")
-    is_json = _is_json(body)
+    is_json, document = _parsed(body)  # once: the document may be megabytes
     name = json_name if is_json else raw_name
     if not is_json:
         _LOG.warning("chunk %d: its metadata document is not JSON; kept as received", chunk.index)
     digest = hashlib.sha256(body).hexdigest()
-    duration = chunk_duration_ms(body)
+    duration = chunk_duration_ms(document)
     blob_metadata = {"sha256": digest, "size": str(len(body))}
     if duration is not None:
         blob_metadata["duration_ms"] = str(duration)
@@ -126,12 +122,12 @@ def _download(acs: CallAutomationClient, chunk: ChunkJob, retries: Retries) -> b
     raise TransferError(f"the metadata document failed after retries: {type(last).__name__}")
 
 
-def _is_json(body: bytes) -> bool:
+def _parsed(body: bytes) -> tuple[bool, object]:
+    """(whether `body` is JSON, the document): JSON's `null` is a document too."""
     try:
-        json.loads(body)
+        return True, json.loads(body)
     except ValueError:
-        return False
-    return True
+        return False, None
 
 
 def _content_settings(content_type: str) -> Any:
