@@ -61,10 +61,6 @@ class CallEvent:
     duration_s: float | None = None
 
     @property
-    def started(self) -> bool:
-        return self.event_type == CALL_STARTED
-
-    @property
     def kind(self) -> CallKind:
         """`room` for a Rooms call, `twoParty` for a 1:1 call, else `group`."""
         if self.is_rooms_call or self.room_id is not None:

@@ -26,7 +26,6 @@ from shared.errors import ApiError, bad_request
 from shared.recording.call_events import CALL_KINDS, CallEvent
 from shared.recording.options import (
     CallLocator,
-    StartRecordingOptions,
     checked_identifier,
     parse_record_options,
     without_query,
@@ -74,11 +73,6 @@ class PolicyRule:
     name: str
     match: CallMatch
     record: Mapping[str, Any]  # as written; valid (checked by parse_policy)
-
-    def options_for(self, server_call_id: str, *, default_callback_url: str | None) -> StartRecordingOptions:
-        """The start options for this call: the rule's `record`, by the code that checks a start."""
-        call = CallLocator(kind="serverCallId", id=server_call_id)
-        return parse_record_options(self.record, call, default_callback_url=default_callback_url)
 
 
 @dataclass(frozen=True)

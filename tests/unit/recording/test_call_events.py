@@ -33,7 +33,7 @@ def docs(event_type: str, **data: Any) -> dict[str, Any]:
 
 def test_the_docs_call_started_example_is_a_rooms_call_started_by_its_raw_id() -> None:
     call = parse(docs(CALL_STARTED))
-    assert call.started
+    assert call.event_type == CALL_STARTED
     assert (call.kind, call.started_by, call.group_id) == (
         "room",
         RAW,

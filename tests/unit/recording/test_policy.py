@@ -9,7 +9,7 @@ import pytest
 
 from shared.errors import ApiError
 from shared.recording.call_events import CALL_STARTED, CallEvent
-from shared.recording.options import parse_start_request
+from shared.recording.options import CallLocator, parse_record_options, parse_start_request
 from shared.recording.policy import MAX_RULES, parse_policy
 
 ALICE = "8:acs:5a6810b6-df11-4ab2-ac85-ce9464dd0e17_0000002a-0000-0000-0000-000000000001"
@@ -155,12 +155,14 @@ def test_a_policy_is_shown_as_written_but_without_a_callback_query() -> None:
     shown = parse_policy(written).to_json()
     assert shown["rules"][0]["record"] == {"channel": "unmixed", "stateCallbackUrl": "https://h.example/cb"}
     assert shown["rules"][0]["match"] == {"callKind": "group"}
-    assert written["rules"][0]["record"]["stateCallbackUrl"].endswith("?code=s")  # kept, to be used
+    kept = parse_policy(written).rules[0].record["stateCallbackUrl"]
+    assert kept == "https://h.example/cb?code=s"  # kept, to be used by the start
 
 
 def test_a_rule_gives_the_options_of_a_start_for_the_call() -> None:
     (policy_rule,) = parse_policy({"rules": [rule(record={"channel": "unmixed"})]}).rules
-    options = policy_rule.options_for("c2VydmVy", default_callback_url="https://app.example/cb")
+    call = CallLocator(kind="serverCallId", id="c2VydmVy")
+    options = parse_record_options(policy_rule.record, call, default_callback_url="https://app.example/cb")
     expected = parse_start_request(
         {"serverCallId": "c2VydmVy", "channel": "unmixed"}, default_callback_url="https://app.example/cb"
     )
