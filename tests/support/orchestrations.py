@@ -129,5 +129,8 @@ def _answer(yielded: Any, outcome: Outcome, context: Context | None) -> tuple[An
             return task, None  # the first to complete wins
     if first_failure is not None:
         return None, first_failure
+    # nothing completes a task_any of pending tasks, a task_all with one pending or a pending task
+    assert not isinstance(yielded, AnyTask), "the orchestrator waits on tasks of which none completes"
+    assert all(task.is_completed for task in tasks), "the orchestrator waits on a task that never completes"
     results = [task.result for task in tasks]
     return (results if isinstance(yielded, AllTask) else results[0]), None
