@@ -10,11 +10,12 @@ Two defaults of `http.server` make it stall where the real front ends do not:
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from email.message import Message
 from http.server import ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 
 def serve_in_background(server: ThreadingHTTPServer, name: str) -> threading.Thread:
@@ -56,6 +57,10 @@ class BodyError(Exception):
         self.message = message
 
 
+_DIGITS: Final = re.compile(r"[0-9]+")
+_HEX_DIGITS: Final = re.compile(rb"[0-9A-Fa-f]+")
+
+
 def read_body(rfile: _Reader, headers: Message, limit: int) -> bytes:
     """The request body, framed by `Transfer-Encoding: chunked` (which wins, RFC 9112 6.3) or by
     `Content-Length`; none of them is an empty body. Never guesses where a body ends."""
@@ -67,7 +72,7 @@ def read_body(rfile: _Reader, headers: Message, limit: int) -> bytes:
     declared = (headers.get("Content-Length") or "").strip()
     if not declared:
         return b""
-    if not declared.isdigit():
+    if not _DIGITS.fullmatch(declared):  # str.isdigit() also takes `²`, which int() refuses
         raise BodyError(400, "Invalid Content-Length.")
     length = int(declared)
     if length > limit:
@@ -83,12 +88,9 @@ def _read_chunked(rfile: _Reader, limit: int) -> bytes:
     total = 0
     while True:
         size_line = rfile.readline(1024).split(b";", 1)[0].strip()
-        try:
-            size = int(size_line, 16)
-        except ValueError:
-            raise BodyError(400, "Malformed chunked body.") from None
-        if size < 0:
+        if not _HEX_DIGITS.fullmatch(size_line):  # int(_, 16) also takes `0x3`, `+3` and `1_0`
             raise BodyError(400, "Malformed chunked body.")
+        size = int(size_line, 16)
         if size == 0:
             while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                 pass  # discard trailers
@@ -100,4 +102,5 @@ def _read_chunked(rfile: _Reader, limit: int) -> bytes:
         if len(chunk) != size:
             raise BodyError(400, "Chunked body ended early.")
         chunks.append(chunk)
-        rfile.readline(1024)
+        if rfile.readline(1024) not in (b"\r\n", b"\n"):  # each chunk ends with its line end
+            raise BodyError(400, "Malformed chunked body.")
