@@ -5,7 +5,8 @@ Follows azure-webjobs-sdk-extensions (src/WebJobs.Extensions/Extensions/Timers, 
 - the schedule: `%NAME%` tokens resolved from the app settings first (TimerSchedule.Create calls
   `INameResolver.ResolveWholeString`: an unclosed `%` or an unknown name fails), then NCRONTAB
   (six fields, or five without seconds) or else a TimeSpan; anything else fails the function's
-  indexing, and the local host refuses to start, naming it;
+  indexing, and the local host refuses to start, naming it. A TimeSpan is refused too: only an App
+  Service plan runs one, and this app deploys to Flex Consumption;
 - time zone: UTC. The listener uses the machine's local time (`DateTimeOffset.Now`), which is UTC
   on Azure unless WEBSITE_TIME_ZONE is set, and Linux plans (Flex Consumption included) do not
   support WEBSITE_TIME_ZONE; the local host ignores the machine's zone and uses UTC;
@@ -71,8 +72,7 @@ def resolve_settings(expression: str, environ: Mapping[str, str]) -> str:
 @dataclass(frozen=True)
 class Schedule:
     expression: str
-    cron: CrontabSchedule | None = None
-    every: timedelta | None = None
+    cron: CrontabSchedule
 
     @classmethod
     def parse(cls, schedule: str, environ: Mapping[str, str]) -> Schedule:
@@ -80,26 +80,25 @@ class Schedule:
         try:
             return cls(resolved, cron=CrontabSchedule.parse(resolved))
         except CrontabError:
-            every = parse_timespan(resolved)
-            if every is None or every <= timedelta(0):
+            if parse_timespan(resolved) is not None:
+                # The extension takes a TimeSpan, but only an App Service plan runs it ("A TimeSpan can
+                # be used only for a function app that runs on an App Service Plan": the timer trigger's
+                # reference); this app deploys to Flex Consumption, so it is refused here too.
                 raise ScheduleError(
-                    f"The schedule expression '{resolved}' was not recognized as a valid cron expression "
-                    "or timespan string."
+                    f"The schedule '{resolved}' is a TimeSpan, which runs only on an App Service plan; "
+                    "on Flex Consumption use an NCRONTAB expression (e.g. '0 */5 * * * *')."
                 ) from None
-            return cls(resolved, every=every)
+            raise ScheduleError(
+                f"The schedule expression '{resolved}' was not recognized as a valid cron expression "
+                "or timespan string."
+            ) from None
 
     def next_after(self, moment: datetime) -> datetime:
-        if self.cron is not None:
-            return self.cron.next_after(moment)
-        assert self.every is not None
-        return moment + self.every  # ConstantSchedule.GetNextOccurrence
+        return self.cron.next_after(moment)
 
     def more_than_once_a_minute(self, now: datetime) -> bool:
-        """TimerSchedule.ShouldDisableScheduleMonitor (and, for a TimeSpan, under a minute): only a
+        """TimerSchedule.ShouldDisableScheduleMonitor: only a
         schedule whose fields after the first are all `*` can fire more than once in the next minute."""
-        if self.every is not None:
-            return self.every < timedelta(minutes=1)
-        assert self.cron is not None
         if not self.cron.beyond_first_field_is_every_value():
             return False
         first = self.cron.next_after(now)
@@ -119,7 +118,7 @@ class TimerFunction:
     def timer_info(self, *, past_due: bool = False) -> dict[str, Any]:
         """TimerInfo as the host serialises it for the worker (Json.NET: public properties)."""
         return {
-            "Schedule": {"AdjustForDST": self.schedule.cron is not None},
+            "Schedule": {"AdjustForDST": True},  # a cron schedule's, as Json.NET writes it
             "ScheduleStatus": self.status if self.use_monitor else None,
             "IsPastDue": past_due,
         }

@@ -292,3 +292,13 @@ def test_a_schedule_the_timer_extension_cannot_parse_stops_the_host(tmp_path: Pa
     unset = r"'%PROBE_TICK%' does not resolve to a value"
     with pytest.raises(IndexingError, match=unset), probe_host(tmp_path, tick=None):
         pass
+
+
+def test_a_timespan_schedule_stops_the_host_as_flex_consumption_cannot_run_it(tmp_path: Path) -> None:
+    """The timer extension parses `00:05:00`, but only an App Service plan runs a TimeSpan; the app
+    deploys to Flex Consumption, where such a setting would never fire."""
+    from devtools.devhost.host import IndexingError
+
+    timespan = r"'00:05:00' is a TimeSpan, which runs only on an App Service plan"
+    with pytest.raises(IndexingError, match=timespan), probe_host(tmp_path, tick="00:05:00"):
+        pass
