@@ -67,9 +67,9 @@ def _call_event(event: DeliveredEvent) -> CallEvent | None:
 
 async def _call_started(settings: Settings, client: DurableClient, event: DeliveredEvent) -> object:
     call = _call_event(event)
-    if call is None:
-        return None
-    return await on_call_started(settings, client, call, now=datetime.now(UTC))
+    if call is not None:
+        await on_call_started(settings, client, call, now=datetime.now(UTC))
+    return None
 
 
 async def _call_ended(settings: Settings, client: DurableClient, event: DeliveredEvent) -> object:

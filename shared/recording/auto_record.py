@@ -89,12 +89,13 @@ def repeatability(server_call_id: str, decision: Decision) -> Repeatability:
 
 async def on_call_started(
     settings: Settings, client: DurableClient, call: CallEvent, *, now: datetime
-) -> Decision | None:
-    """Decide for a call that started, and record it if a rule says so; None when the policy is off."""
+) -> None:
+    """Decide for a call that started, and record it if a rule says so; the decision is kept on the
+    call's record (nothing when the policy is off)."""
     stored = await asyncio.to_thread(read_policy, settings)
     if not stored.policy.enabled:
         _LOG.info("Call %s started; auto-recording is off (the policy has no rules)", call.server_call_id)
-        return None
+        return
     records = call_records(settings)
     rule = stored.policy.first_match(call)
     at = now.isoformat()
@@ -126,27 +127,24 @@ async def on_call_started(
 
     won = await asyncio.to_thread(records.update, call.server_call_id, claim, create_from=call)
     if won is None:
-        return await _another_delivery_decided(settings, client, call.server_call_id)
+        await _another_delivery_decided(settings, client, call.server_call_id)
+        return
     claimed = decision_of(won)
     assert claimed is not None
     if claimed.outcome != Outcome.STARTING:
         _LOG.info("Call %s is not recorded: %s", call.server_call_id, claimed.reason or claimed.outcome)
-        return claimed
+        return
     answer = await asyncio.to_thread(attempt_start, settings, call.server_call_id, now=now, owner=True)
     if answer.outcome in (Outcome.RETRYING, Outcome.STARTING):
         await _ensure_retrying(client, call.server_call_id, answer.wait_s)
-    return decision_of(await asyncio.to_thread(records.read, call.server_call_id))
 
 
-async def _another_delivery_decided(
-    settings: Settings, client: DurableClient, server_call_id: str
-) -> Decision | None:
+async def _another_delivery_decided(settings: Settings, client: DurableClient, server_call_id: str) -> None:
     """This delivery lost the claim. If the winner's start is unsettled and no orchestration looks
     after it (the winner may have died between its claim and its answer), start one."""
     decision = decision_of(await asyncio.to_thread(call_records(settings).read, server_call_id))
     if decision is not None and decision.outcome not in SETTLED:
         await _ensure_retrying(client, server_call_id, CLAIM_GRACE_S)
-    return decision
 
 
 async def _ensure_retrying(client: DurableClient, server_call_id: str, wait_s: int) -> None:
