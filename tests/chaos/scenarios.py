@@ -268,6 +268,8 @@ def acs_outage(stack: ChaosStack) -> ScenarioRun:
     _first_download(stack)
     down_at = time.monotonic()
     time.sleep(ACS_OUTAGE_S)
+    # still trying at the end of the outage: neither given up (Lost) nor done (the fault held)
+    at_outage_end = sorted(str((stack.archive(r) or {}).get("status")) for r in recordings)
     stack.emulator.clear_faults()
     refused = outage.applied
     archives = stack.wait_for_archives(recordings, OUTAGE_TIMEOUT_S)
@@ -286,6 +288,7 @@ def acs_outage(stack: ChaosStack) -> ScenarioRun:
             **_observed_downloads(stack),
             "fileEventDeliveries": deliveries,
             "healedAfterSeconds": round(healed_after),
+            "statusAtOutageEnd": at_outage_end,
         },
         {"outageSeconds": ACS_OUTAGE_S, "attempts": [a.get("attempt") for a in archives.values()]},
         wall_s=time.monotonic() - started,

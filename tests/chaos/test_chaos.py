@@ -134,7 +134,10 @@ def test_a_three_minute_outage_of_the_recording_host_heals_by_itself(acs_outage_
     assert acs_outage_run.verdict.problems == []
     assert acs_outage_run.verdict.verified == set(acs_outage_run.recordings)
     assert acs_outage_run.observed["fileEventDeliveries"] == len(acs_outage_run.recordings)  # no redelivery
-    assert acs_outage_run.observed["healedAfterSeconds"] >= 180  # it kept trying through the whole outage
+    # it kept trying through the whole outage: at its end no archive had given up (issue 22's ended
+    # Failed at 2 min 44 s). Today one round's retries (azure-core's and ours, 5 passes) outlast the
+    # 3 minutes, so this scenario does not reach a second round: see docs/reliability.json's attempts.
+    assert set(acs_outage_run.observed["statusAtOutageEnd"]) <= {"Retrying", "Archiving"}
 
 
 def test_azurite_stopped_for_two_minutes_mid_archive_heals_by_itself(azurite_outage_run: ScenarioRun) -> None:
